@@ -1,0 +1,81 @@
+"""One place that turns every error into the shape of SPEC §5: {"code", "detail", "fields"}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from spaces.rules import BookingError
+
+DOMAIN_STATUS = {
+    "booking_conflict": status.HTTP_409_CONFLICT,
+    "already_cancelled": status.HTTP_409_CONFLICT,
+    "forbidden": status.HTTP_403_FORBIDDEN,
+}
+
+
+def error_response(
+    code: str,
+    detail: str,
+    http_status: int,
+    fields: dict | None = None,
+    headers: dict | None = None,
+) -> Response:
+    return Response(
+        {"code": code, "detail": detail, "fields": fields or {}},
+        status=http_status,
+        headers=headers,
+    )
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(item) for item in detail]
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, BookingError):
+        http_status = DOMAIN_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST)
+        fields = {key: value for key, value in exc.fields.items()}
+        return error_response(exc.code, exc.message, http_status, fields)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        codes = exc.get_codes()
+        first = next(iter(codes.values()), "invalid") if isinstance(codes, dict) else codes
+        while isinstance(first, list | dict):
+            first = (
+                next(iter(first.values()), "invalid")
+                if isinstance(first, dict)
+                else (first[0] if first else "invalid")
+            )
+        code = first if first not in {"invalid", "required", "null", "blank"} else "invalid"
+        return error_response(
+            code,
+            "Données invalides.",
+            response.status_code,
+            _flatten(fields),
+            dict(response.headers),
+        )
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k in {"Retry-After", "WWW-Authenticate", "Allow"}
+    }
+    return error_response(code, detail, response.status_code, headers=headers)

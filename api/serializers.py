@@ -1,0 +1,213 @@
+"""Serializers: shapes only; rules live in the services."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from coworking.models import Member
+from spaces.models import Booking, BookingSeries, Closure, Membership, Resource, Space
+from spaces.rules import BookingError
+from spaces.schedule import desk_periods
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False, write_only=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class ClosureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Closure
+        fields = ["starts_on", "ends_on", "reason", "resource"]
+
+
+class SpaceSerializer(serializers.ModelSerializer):
+    booking_rules = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Space
+        fields = [
+            "slug",
+            "name",
+            "address",
+            "email",
+            "website",
+            "timezone",
+            "opening_hours",
+            "half_day_split",
+            "booking_rules",
+        ]
+
+    def get_booking_rules(self, space: Space) -> dict[str, int]:
+        return {
+            "min_booking_minutes": space.min_booking_minutes,
+            "max_booking_minutes": space.max_booking_minutes,
+            "booking_horizon_days": space.booking_horizon_days,
+            "cancellation_cutoff_minutes": space.cancellation_cutoff_minutes,
+            "max_active_bookings": space.max_active_bookings,
+        }
+
+
+class SpaceDetailSerializer(SpaceSerializer):
+    upcoming_closures = serializers.SerializerMethodField()
+
+    class Meta(SpaceSerializer.Meta):
+        fields = [*SpaceSerializer.Meta.fields, "upcoming_closures"]
+
+    def get_upcoming_closures(self, space: Space) -> list[dict]:
+        closures = self.context.get("upcoming_closures", [])
+        return ClosureSerializer(closures, many=True).data
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    training = serializers.CharField(source="training.name", default=None, read_only=True)
+    rules = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Resource
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "desk_type",
+            "capacity",
+            "description",
+            "training",
+            "members_only",
+            "opening_hours",
+            "rules",
+        ]
+
+    def get_rules(self, resource: Resource) -> dict:
+        from spaces.rules import SLOT_MINUTES, BookingRules
+
+        rules = BookingRules.for_resource(resource)
+        return {
+            "booking_unit": "half_day" if rules.by_period else f"{SLOT_MINUTES}_minutes",
+            "min_minutes": rules.min_minutes,
+            "max_minutes": rules.max_minutes,
+            "horizon_days": rules.horizon_days,
+            "cancellation_cutoff_minutes": rules.cancellation_cutoff_minutes,
+            "max_active_bookings": rules.max_active_bookings,
+        }
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    space = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    space_name = serializers.CharField(source="space.name", read_only=True)
+    plan = serializers.CharField(source="plan.name", default=None, read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "space", "space_name", "plan", "status", "role", "starts_on", "ends_on"]
+        read_only_fields = fields
+
+
+class MeSerializer(serializers.ModelSerializer):
+    memberships = MembershipSerializer(many=True, read_only=True)
+    calendar_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "language",
+            "memberships",
+            "calendar_url",
+        ]
+        read_only_fields = fields
+
+    def get_calendar_url(self, member: Member) -> str:
+        path = reverse("calendar-feed", kwargs={"token": member.calendar_token})
+        return self.context["request"].build_absolute_uri(path)
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    resource_name = serializers.CharField(source="resource.name", read_only=True)
+    space = serializers.CharField(source="resource.space.slug", read_only=True)
+    member_name = serializers.CharField(source="member.first_name", read_only=True)
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "resource",
+            "resource_name",
+            "space",
+            "member",
+            "member_name",
+            "start",
+            "end",
+            "status",
+            "note",
+            "series",
+            "created_at",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+
+
+PERIODS = [("day", _("journée")), ("morning", _("matin")), ("afternoon", _("après-midi"))]
+
+
+class BookingRequestSerializer(serializers.Serializer):
+    """Either `start` + `end`, or (desks) `date` + `period`."""
+
+    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.select_related("space"))
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+    date = serializers.DateField(required=False)
+    period = serializers.ChoiceField(choices=PERIODS, required=False)
+    member = serializers.PrimaryKeyRelatedField(
+        queryset=Member.objects.all(),
+        required=False,
+        help_text=_("Co-gérant·es : réserver pour un membre de leur lieu."),
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, data: dict) -> dict:
+        if data.get("date") and data.get("period"):
+            periods = desk_periods(data["resource"], data["date"])
+            if data["period"] not in periods:
+                raise BookingError("desk_period" if periods else "closed")
+            data["start"], data["end"] = periods[data["period"]]
+        elif not (data.get("start") and data.get("end")):
+            raise serializers.ValidationError(
+                _("Indiquez start et end, ou date et period."), code="invalid"
+            )
+        return data
+
+
+class RecurringBookingRequestSerializer(BookingRequestSerializer):
+    until = serializers.DateField(help_text=_("Dernier jour possible de la série (inclus)."))
+
+
+class BookingSeriesSerializer(serializers.ModelSerializer):
+    bookings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BookingSeries
+        fields = ["id", "resource", "member", "until", "created_at", "bookings"]
+        read_only_fields = fields
+
+    def get_bookings(self, series: BookingSeries) -> list[dict]:
+        bookings = series.bookings.select_related("resource__space", "member").order_by("start")
+        return BookingSerializer(bookings, many=True).data
+
+
+class SeriesCancelSerializer(serializers.Serializer):
+    from_date = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    date = serializers.DateField()

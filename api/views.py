@@ -1,0 +1,239 @@
+"""API views: thin; they parse, call a service or selector, and serialize."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from coworking.models import Member
+from spaces.availability import space_availability
+from spaces.models import Booking, BookingSeries, Closure, Resource, Space
+from spaces.selectors import bookings_visible_to, co_managed_space_ids
+from spaces.services import (
+    booking_cancel,
+    booking_create,
+    booking_series_cancel,
+    booking_series_create,
+)
+
+from . import serializers as s
+from .calendar import bookings_calendar
+from .errors import error_response
+
+
+class TokenView(APIView):
+    """Exchange an email and a password for an API token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer})
+    def post(self, request):
+        data = s.TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = authenticate(
+            request, username=data.validated_data["email"], password=data.validated_data["password"]
+        )
+        if member is None:
+            return error_response(
+                "invalid_credentials",
+                "E-mail ou mot de passe incorrect.",
+                status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Token"},
+            )
+        token, _created = Token.objects.get_or_create(user=member)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request):
+        member = Member.objects.prefetch_related("memberships__space", "memberships__plan").get(
+            pk=request.user.pk
+        )
+        return Response(s.MeSerializer(member, context={"request": request}).data)
+
+
+class SpaceViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Space.objects.all()
+    lookup_field = "slug"
+    permission_classes = [AllowAny]
+    pagination_class = None
+
+    def get_serializer_class(self):
+        return s.SpaceDetailSerializer if self.action == "retrieve" else s.SpaceSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.action == "retrieve":
+            space_slug = self.kwargs["slug"]
+            context["upcoming_closures"] = Closure.objects.filter(
+                space__slug=space_slug, ends_on__gte=timezone.localdate()
+            ).order_by("starts_on")[:20]
+        return context
+
+    @extend_schema(responses=s.ResourceSerializer(many=True))
+    @action(detail=True, permission_classes=None)
+    def resources(self, request, slug=None):
+        space = self.get_object()
+        resources = (
+            Resource.objects.filter(space=space, is_active=True)
+            .select_related("space", "training")
+            .order_by("kind", "name")
+        )
+        return Response(s.ResourceSerializer(resources, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("date", OpenApiTypes.DATE, required=True)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, permission_classes=None)
+    def availability(self, request, slug=None):
+        query = s.AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        space = self.get_object()
+        day = query.validated_data["date"]
+        return Response(
+            {
+                "space": space.slug,
+                "date": day.isoformat(),
+                "timezone": space.timezone,
+                "resources": space_availability(space, day, member=request.user),
+            }
+        )
+
+    def get_permissions(self):
+        if self.action in {"resources", "availability"}:
+            from rest_framework.permissions import IsAuthenticated
+
+            return [IsAuthenticated()]
+        return super().get_permissions()
+
+
+class BookingFilter(filters.FilterSet):
+    space = filters.CharFilter(field_name="resource__space__slug")
+    start_after = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    mine = filters.BooleanFilter(method="filter_mine")
+
+    class Meta:
+        model = Booking
+        fields = ["resource", "status", "series"]
+
+    def filter_mine(self, queryset: QuerySet[Booking], name: str, value: bool):
+        return queryset.filter(member=self.request.user) if value else queryset
+
+
+class BookingViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A member's own bookings, plus every booking of the spaces they co-manage."""
+
+    serializer_class = s.BookingSerializer
+    filterset_class = BookingFilter
+    throttle_scope = "booking_write"
+
+    def get_throttles(self):
+        if self.request.method in {"POST", "DELETE"}:
+            return [ScopedRateThrottle()]
+        return []
+
+    def get_queryset(self) -> QuerySet[Booking]:
+        return (
+            bookings_visible_to(self.request.user)
+            .select_related("resource__space", "member")
+            .order_by("start", "id")
+        )
+
+    @extend_schema(request=s.BookingRequestSerializer, responses={201: s.BookingSerializer})
+    def create(self, request):
+        data = s.BookingRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        booking = booking_create(
+            member=values.get("member") or request.user,
+            resource=values["resource"],
+            start=values["start"],
+            end=values["end"],
+            note=values["note"],
+            actor=request.user,
+        )
+        booking = self.get_queryset().get(pk=booking.pk)
+        return Response(s.BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: OpenApiResponse(description="Cancelled.")})
+    def destroy(self, request, pk=None):
+        booking_cancel(booking=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=s.RecurringBookingRequestSerializer, responses={201: s.BookingSeriesSerializer}
+    )
+    @action(detail=False, methods=["post"])
+    def recurring(self, request):
+        data = s.RecurringBookingRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        series = booking_series_create(
+            member=values.get("member") or request.user,
+            resource=values["resource"],
+            start=values["start"],
+            end=values["end"],
+            until=values["until"],
+            note=values["note"],
+            actor=request.user,
+        )
+        return Response(s.BookingSeriesSerializer(series).data, status=status.HTTP_201_CREATED)
+
+
+class BookingSeriesViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.BookingSeriesSerializer
+
+    def get_queryset(self) -> QuerySet[BookingSeries]:
+        from django.db.models import Q
+
+        spaces = co_managed_space_ids(self.request.user)
+        return BookingSeries.objects.filter(
+            Q(member=self.request.user) | Q(resource__space_id__in=spaces)
+        ).select_related("resource__space")
+
+    @extend_schema(
+        request=s.SeriesCancelSerializer, responses={200: s.BookingSerializer(many=True)}
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = s.SeriesCancelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cancelled = booking_series_cancel(
+            series=self.get_object(),
+            actor=request.user,
+            from_date=data.validated_data.get("from_date"),
+            until=data.validated_data.get("until"),
+        )
+        return Response(s.BookingSerializer(cancelled, many=True).data)
+
+
+def calendar_feed(request, token: str) -> HttpResponse:
+    """The member's bookings as iCal, at a secret URL that calendar apps can poll."""
+    member = get_object_or_404(Member, calendar_token=token, is_active=True)
+    response = HttpResponse(bookings_calendar(member), content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -1,0 +1,100 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from spaces.admin import MembershipInline
+from spaces.selectors import co_managed_space_ids
+
+from .models import AuditEntry, Member
+
+
+@admin.register(Member)
+class MemberAdmin(UserAdmin):
+    """Co-managers see and edit the people who hold a membership in one of their spaces."""
+
+    ordering = ["first_name", "last_name"]
+    list_display = ["email", "first_name", "last_name", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    list_filter = ["is_active", "memberships__space"]
+    inlines = [MembershipInline]
+    readonly_fields = ["last_login", "date_joined"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        (_("Identité"), {"fields": ["first_name", "last_name", "photo", "language"]}),
+        (_("Accès"), {"fields": ["is_active", "last_login", "date_joined"]}),
+    ]
+    superuser_fieldsets = [
+        (_("Plateforme"), {"fields": ["is_staff", "is_superuser"]}),
+    ]
+    add_fieldsets = [
+        (None, {"fields": ["email", "first_name", "last_name", "password1", "password2"]}),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        if request.user.is_superuser:
+            return [*self.fieldsets, *self.superuser_fieldsets]
+        return self.fieldsets
+
+    def get_queryset(self, request) -> QuerySet[Member]:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        # Platform accounts are out of a co-manager's reach, even when they hold a membership.
+        return queryset.filter(
+            memberships__space_id__in=co_managed_space_ids(request.user),
+            is_superuser=False,
+            is_staff=False,
+        ).distinct()
+
+    def _manages_any(self, request) -> bool:
+        return request.user.is_superuser or bool(co_managed_space_ids(request.user))
+
+    def has_module_permission(self, request) -> bool:
+        return self._manages_any(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return self._manages_any(request)
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return self._manages_any(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "target_type", "target_id"]
+    list_filter = ["action"]
+    date_hierarchy = "at"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("actor")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(space_id__in=co_managed_space_ids(request.user))
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser or bool(co_managed_space_ids(request.user))
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return self.has_module_permission(request)
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

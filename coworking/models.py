@@ -1,0 +1,115 @@
+"""The person: a custom user model that logs in by email."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class MemberManager(BaseUserManager["Member"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> Member:
+        # Emails are unique case-insensitively; "Alice@…" logs in as "alice@…".
+        return self.get(email__iexact=username)
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> Member:
+        if not email:
+            raise ValueError("An email address is required.")
+        member = self.model(email=self.normalize_email(email).lower(), **fields)
+        member.set_password(password)
+        member.save(using=self._db)
+        return member
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> Member:
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+
+class Member(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(_("adresse e-mail"), unique=True)
+    first_name = models.CharField(_("prénom"), max_length=150)
+    last_name = models.CharField(_("nom"), max_length=150, blank=True)
+    photo = models.ImageField(_("photo"), upload_to="members/", blank=True)
+    language = models.CharField(
+        _("langue"), max_length=8, default="fr", choices=[("fr", "Français"), ("en", "English")]
+    )
+    calendar_token = models.CharField(
+        _("jeton du calendrier"), max_length=64, unique=True, default=new_calendar_token
+    )
+    is_active = models.BooleanField(_("actif"), default=True)
+    is_staff = models.BooleanField(
+        _("équipe technique"),
+        default=False,
+        help_text=_("Accès à l'administration de toute la plateforme (pas seulement d'un lieu)."),
+    )
+    date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
+
+    objects = MemberManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name"]
+
+    class Meta:
+        verbose_name = _("membre")
+        verbose_name_plural = _("membres")
+        ordering = ["first_name", "last_name", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="member_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def rotate_calendar_token(self) -> None:
+        """Invalidate the old iCal URL (e.g. after it leaked)."""
+        self.calendar_token = new_calendar_token()
+        self.save(update_fields=["calendar_token"])
+
+
+class AuditEntry(models.Model):
+    """Who did what, when, to which object: every write that matters leaves one."""
+
+    at = models.DateTimeField(_("le"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        Member,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
+    action = models.CharField(_("action"), max_length=64)
+    target_type = models.CharField(_("type d'objet"), max_length=64)
+    target_id = models.CharField(_("identifiant de l'objet"), max_length=64)
+    space_id = models.BigIntegerField(_("lieu"), null=True, blank=True, db_index=True)
+    detail = models.JSONField(_("détail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("journal")
+        verbose_name_plural = _("journal")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"

@@ -1,0 +1,279 @@
+"""Admin for co-managers: each one sees and changes only the spaces they co-manage."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import (
+    Booking,
+    BookingSeries,
+    Closure,
+    Membership,
+    Plan,
+    Resource,
+    Space,
+    Training,
+    TrainingRecord,
+)
+from .rules import BookingError
+from .selectors import co_managed_space_ids
+from .services import booking_cancel, booking_check, booking_create
+
+# Foreign keys whose choices are narrowed to the co-manager's spaces, by the path to their space.
+SCOPED_CHOICES = {
+    "space": "id",
+    "plan": "space_id",
+    "resource": "space_id",
+    "training": "space_id",
+}
+
+
+class SpaceScopedMixin:
+    """Scope an admin to the spaces the user co-manages; `space_path` leads to the space id."""
+
+    space_path = "space_id"
+
+    def _space_ids(self, request) -> set[int]:
+        if not hasattr(request, "_co_managed_space_ids"):
+            request._co_managed_space_ids = co_managed_space_ids(request.user)
+        return request._co_managed_space_ids
+
+    def get_queryset(self, request) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.space_path}__in": self._space_ids(request)})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name in SCOPED_CHOICES and not request.user.is_superuser and field:
+            lookup = {f"{SCOPED_CHOICES[db_field.name]}__in": self._space_ids(request)}
+            field.queryset = field.queryset.filter(**lookup)
+        return field
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser or bool(self._space_ids(request))
+
+    def _owns(self, request, obj) -> bool:
+        if obj is None or request.user.is_superuser:
+            return self.has_module_permission(request)
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._owns(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._owns(request, obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._owns(request, obj)
+
+
+class MembershipInline(SpaceScopedMixin, admin.TabularInline):
+    model = Membership
+    fk_name = "member"
+    extra = 0
+    fields = ["space", "plan", "role", "status", "starts_on", "ends_on"]
+
+
+@admin.register(Space)
+class SpaceAdmin(SpaceScopedMixin, admin.ModelAdmin):
+    space_path = "id"
+    list_display = ["name", "slug", "timezone"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(Plan)
+class PlanAdmin(SpaceScopedMixin, admin.ModelAdmin):
+    list_display = ["name", "space", "desk_days_per_month", "price_per_month", "is_active"]
+    list_filter = ["space", "is_active"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(SpaceScopedMixin, admin.ModelAdmin):
+    list_display = ["member", "space", "plan", "role", "status", "starts_on", "ends_on"]
+    list_filter = ["space", "status", "role", "plan"]
+    search_fields = ["member__email", "member__first_name", "member__last_name"]
+    list_select_related = ["member", "space", "plan"]
+    autocomplete_fields = ["member"]
+
+
+class ClosureInline(SpaceScopedMixin, admin.TabularInline):
+    model = Closure
+    extra = 0
+    fk_name = "resource"
+    fields = ["space", "starts_on", "ends_on", "reason"]
+
+
+@admin.register(Resource)
+class ResourceAdmin(SpaceScopedMixin, admin.ModelAdmin):
+    list_display = ["name", "space", "kind", "desk_type", "capacity", "members_only", "is_active"]
+    list_filter = ["space", "kind", "is_active"]
+    search_fields = ["name"]
+    inlines = [ClosureInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "space",
+                    "name",
+                    "kind",
+                    "desk_type",
+                    "assigned_to",
+                    "capacity",
+                    "description",
+                    "is_active",
+                ]
+            },
+        ),
+        (
+            _("Règles (vide : celles du lieu)"),
+            {
+                "fields": [
+                    "training",
+                    "members_only",
+                    "opening_hours",
+                    "min_booking_minutes",
+                    "max_booking_minutes",
+                    "booking_horizon_days",
+                    "cancellation_cutoff_minutes",
+                    "max_active_bookings",
+                ]
+            },
+        ),
+    ]
+    autocomplete_fields = ["assigned_to"]
+
+
+@admin.register(Closure)
+class ClosureAdmin(SpaceScopedMixin, admin.ModelAdmin):
+    list_display = ["space", "resource", "starts_on", "ends_on", "reason"]
+    list_filter = ["space"]
+
+
+@admin.register(Training)
+class TrainingAdmin(SpaceScopedMixin, admin.ModelAdmin):
+    list_display = ["name", "space"]
+
+
+@admin.register(TrainingRecord)
+class TrainingRecordAdmin(SpaceScopedMixin, admin.ModelAdmin):
+    space_path = "training__space_id"
+    list_display = ["member", "training", "granted_on", "expires_on"]
+    autocomplete_fields = ["member"]
+
+
+class BookingAdminForm(forms.ModelForm):
+    """New bookings go through the booking service, so the admin keeps every rule."""
+
+    class Meta:
+        model = Booking
+        fields = ["resource", "member", "start", "end", "note"]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is None and all(
+            data.get(k) for k in ("resource", "member", "start", "end")
+        ):
+            try:
+                booking_check(
+                    member=data["member"],
+                    resource=data["resource"],
+                    start=data["start"],
+                    end=data["end"],
+                    actor=self.actor,
+                    now=timezone.now(),
+                )
+            except BookingError as error:
+                raise forms.ValidationError(error.message, code=error.code) from error
+        return data
+
+
+@admin.action(description=_("Annuler les réservations choisies"))
+def cancel_bookings(modeladmin, request, queryset):
+    done, refused = 0, 0
+    for booking in queryset:
+        try:
+            booking_cancel(booking=booking, actor=request.user)
+            done += 1
+        except BookingError:
+            refused += 1
+    modeladmin.message_user(
+        request,
+        _("%(done)d annulée(s), %(refused)d refusée(s).") % {"done": done, "refused": refused},
+        messages.WARNING if refused else messages.SUCCESS,
+    )
+
+
+@admin.register(Booking)
+class BookingAdmin(SpaceScopedMixin, admin.ModelAdmin):
+    space_path = "resource__space_id"
+    form = BookingAdminForm
+    list_display = ["resource", "member", "start", "end", "status"]
+    list_filter = ["status", "resource__space", "resource__kind"]
+    search_fields = ["member__email", "member__first_name", "resource__name"]
+    list_select_related = ["resource__space", "member"]
+    date_hierarchy = "start"
+    autocomplete_fields = ["member"]
+    actions = [cancel_bookings]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.actor = request.user
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        # Changing a booking means cancelling it and booking again, through the rules.
+        if obj is not None:
+            return [
+                "resource",
+                "member",
+                "start",
+                "end",
+                "status",
+                "series",
+                "created_by",
+                "cancelled_at",
+                "cancelled_by",
+            ]
+        return []
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            obj.save(update_fields=["note"])
+            return
+        created = booking_create(
+            member=obj.member,
+            resource=obj.resource,
+            start=obj.start,
+            end=obj.end,
+            note=obj.note,
+            actor=request.user,
+        )
+        obj.pk = created.pk
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # bookings are cancelled, never deleted: usage figures depend on them
+
+
+@admin.register(BookingSeries)
+class BookingSeriesAdmin(SpaceScopedMixin, admin.ModelAdmin):
+    space_path = "resource__space_id"
+    list_display = ["resource", "member", "until", "created_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False

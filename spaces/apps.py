@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SpacesConfig(AppConfig):
+    name = "spaces"
+    verbose_name = _("Lieux et réservations")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,49 @@
+"""Reads: who co-manages what, which bookings someone may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from coworking.models import Member
+
+from .models import Booking, Membership, Space
+
+
+def co_managed_space_ids(member: Member, *, today: dt.date | None = None) -> set[int]:
+    """Spaces where `member` is an active co-manager today (everything for superusers)."""
+    if not member.is_authenticated or not member.is_active:
+        return set()
+    if member.is_superuser:
+        return set(Space.objects.values_list("id", flat=True))
+    today = today or timezone.localdate()
+    return set(
+        Membership.objects.filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
+            member=member,
+            role=Membership.Role.CO_MANAGER,
+            status=Membership.Status.ACTIVE,
+            starts_on__lte=today,
+        ).values_list("space_id", flat=True)
+    )
+
+
+def is_co_manager(member: Member, space_id: int) -> bool:
+    return space_id in co_managed_space_ids(member)
+
+
+def bookings_visible_to(member: Member) -> QuerySet[Booking]:
+    """A member sees their own bookings; a co-manager also sees every booking of their spaces."""
+    spaces = co_managed_space_ids(member)
+    return Booking.objects.filter(Q(member=member) | Q(resource__space_id__in=spaces))
+
+
+def current_membership(member: Member, space: Space) -> Membership | None:
+    """The member's membership at `space`: the current one, else the latest ended one."""
+    memberships = sorted(
+        Membership.objects.filter(member=member, space=space),
+        key=lambda m: (m.status != Membership.Status.ENDED, m.starts_on),
+    )
+    return memberships[-1] if memberships else None

@@ -1,0 +1,352 @@
+"""Writes on bookings. Every path (API, admin, shell, task) goes through these functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from coworking.audit import audit_record
+from coworking.models import Member
+
+from .models import Booking, BookingSeries, Membership, Resource, TrainingRecord
+from .rules import SLOT_MINUTES, BookingError, BookingRules
+from .schedule import desk_periods, is_closed_on, open_intervals
+from .selectors import current_membership, is_co_manager
+
+MAX_OCCURRENCES = 52
+
+# Apps that know about guests (the ch'tipass network) register a policy here: it answers whether
+# `member`, who holds no membership at the resource's space, may book a resource open to guests.
+GuestPolicy = Callable[[Member, Resource, dt.datetime, dt.datetime], bool]
+guest_policies: list[GuestPolicy] = []
+
+
+def _aware(value: dt.datetime, resource: Resource) -> dt.datetime:
+    """Naive datetimes (admin, shell) are read in the space's timezone."""
+    if timezone.is_naive(value):
+        return value.replace(tzinfo=resource.space.tz)
+    return value
+
+
+def _is_overlap_violation(error: IntegrityError) -> bool:
+    text = str(error)
+    return "booking_no_overlap" in text or "booking_conflict" in text
+
+
+def _check_time(resource: Resource, rules: BookingRules, start, end, now) -> None:
+    tz = resource.space.tz
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    day = local_start.date()
+    if end <= start:
+        raise BookingError("invalid_interval")
+    # 1. Not in the past (a desk may be taken for the rest of a day that has begun).
+    current_slot = now.replace(second=0, microsecond=0) - dt.timedelta(
+        minutes=now.astimezone(tz).minute % SLOT_MINUTES
+    )
+    if end <= now or (not rules.by_period and start < current_slot):
+        raise BookingError("in_past")
+    # 2. Not beyond the horizon, counted in local days.
+    if day > now.astimezone(tz).date() + dt.timedelta(days=rules.horizon_days):
+        raise BookingError("too_far_ahead", horizon_days=rules.horizon_days)
+    # 3. Open that day at all.
+    intervals = open_intervals(resource, day)
+    if not intervals or is_closed_on(resource, day):
+        raise BookingError("closed", date=day.isoformat())
+    # 4. The shape: desks by day or half-day, the rest by 15-minute slots inside opening hours.
+    if rules.by_period:
+        if (start, end) not in desk_periods(resource, day).values():
+            raise BookingError("desk_period")
+        return
+    for moment in (local_start, local_end):
+        if moment.minute % SLOT_MINUTES or moment.second or moment.microsecond:
+            raise BookingError("not_on_slot")
+    if local_end.date() != day or not any(a <= start and end <= b for a, b in intervals):
+        raise BookingError("outside_opening_hours")
+    minutes = (end - start).total_seconds() / 60
+    if minutes < rules.min_minutes:
+        raise BookingError("too_short", min_minutes=rules.min_minutes)
+    if minutes > rules.max_minutes:
+        raise BookingError("too_long", max_minutes=rules.max_minutes)
+
+
+def _check_member(member: Member, resource: Resource, rules: BookingRules, start, end, now) -> None:
+    tz = resource.space.tz
+    first_day = start.astimezone(tz).date()
+    last_day = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    membership = current_membership(member, resource.space)
+    if membership is None or membership.status == Membership.Status.ENDED:
+        if rules.members_only or not any(p(member, resource, start, end) for p in guest_policies):
+            raise BookingError("members_only" if membership is None else "membership_inactive")
+    elif membership.status != Membership.Status.ACTIVE:
+        raise BookingError("membership_inactive")
+    elif not (membership.is_active_on(first_day) and membership.is_active_on(last_day)):
+        raise BookingError("outside_membership")
+
+    if (
+        rules.training_id
+        and not TrainingRecord.objects.filter(training_id=rules.training_id, member=member)
+        .exclude(expires_on__lt=first_day)
+        .exists()
+    ):
+        raise BookingError("training_required", training=rules.training_id)
+
+    if (
+        resource.desk_type == Resource.DeskType.FIXED
+        and resource.assigned_to_id
+        and resource.assigned_to_id != member.pk
+    ):
+        raise BookingError("desk_assigned")
+
+    same_kind = Booking.objects.filter(
+        member=member,
+        resource__space_id=resource.space_id,
+        resource__kind=resource.kind,
+        status=Booking.Status.CONFIRMED,
+    )
+    if same_kind.filter(end__gt=now).count() >= rules.max_active_bookings:
+        raise BookingError("max_active_bookings", limit=rules.max_active_bookings)
+
+    plan = membership.plan if membership is not None else None
+    if rules.by_period and plan is not None and plan.desk_days_per_month is not None:
+        month_start = dt.datetime(first_day.year, first_day.month, 1, tzinfo=tz)
+        next_month = (month_start + dt.timedelta(days=32)).replace(day=1)
+        days_used = {
+            moment.astimezone(tz).date()
+            for moment in same_kind.filter(
+                start__gte=month_start, start__lt=next_month
+            ).values_list("start", flat=True)
+        }
+        days_used.discard(first_day)
+        if len(days_used) >= plan.desk_days_per_month:
+            raise BookingError("plan_days_exhausted", limit=plan.desk_days_per_month)
+
+
+def _lock_member(member: Member) -> None:
+    """Serialize one member's bookings, so counted limits hold under concurrency.
+
+    SQLite transactions are IMMEDIATE (one writer at a time) and need no row lock.
+    """
+    if connection.vendor != "sqlite":
+        Member.objects.select_for_update().filter(pk=member.pk).first()
+
+
+def _insert(booking: Booking) -> Booking:
+    try:
+        with transaction.atomic():
+            overlapping = Booking.objects.filter(
+                resource_id=booking.resource_id,
+                status=Booking.Status.CONFIRMED,
+                start__lt=booking.end,
+                end__gt=booking.start,
+            )
+            if overlapping.exists():
+                raise BookingError("booking_conflict")
+            booking.save(force_insert=True)
+    except IntegrityError as error:
+        # A concurrent writer won the race: the database constraint has the last word.
+        if _is_overlap_violation(error):
+            raise BookingError("booking_conflict") from error
+        raise
+    return booking
+
+
+def booking_check(
+    *,
+    member: Member,
+    resource: Resource,
+    start: dt.datetime,
+    end: dt.datetime,
+    actor: Member,
+    now: dt.datetime,
+) -> None:
+    """Raise the first BookingError that booking [start, end) would meet (nothing is written)."""
+    start, end = _aware(start, resource), _aware(end, resource)
+    if actor.pk != member.pk and not is_co_manager(actor, resource.space_id):
+        raise BookingError("forbidden")
+    if not resource.is_active:
+        raise BookingError("resource_unavailable")
+    rules = BookingRules.for_resource(resource)
+    _check_time(resource, rules, start, end, now)
+    _check_member(member, resource, rules, start, end, now)
+
+
+def booking_create(
+    *,
+    member: Member,
+    resource: Resource,
+    start: dt.datetime,
+    end: dt.datetime,
+    actor: Member | None = None,
+    note: str = "",
+    series: BookingSeries | None = None,
+    now: dt.datetime | None = None,
+) -> Booking:
+    """Book `resource` for `member` over [start, end) after checking every rule."""
+    actor = actor or member
+    now = now or timezone.now()
+    start, end = _aware(start, resource), _aware(end, resource)
+    with transaction.atomic():
+        _lock_member(member)
+        booking_check(member=member, resource=resource, start=start, end=end, actor=actor, now=now)
+        booking = _insert(
+            Booking(
+                resource=resource,
+                member=member,
+                start=start,
+                end=end,
+                note=note,
+                series=series,
+                created_by=actor,
+            )
+        )
+        if actor.pk != member.pk:
+            audit_record(
+                actor=actor,
+                action="booking.create_for_member",
+                target=booking,
+                space_id=resource.space_id,
+                detail={"member": member.pk},
+            )
+    return booking
+
+
+def booking_series_create(
+    *,
+    member: Member,
+    resource: Resource,
+    start: dt.datetime,
+    end: dt.datetime,
+    until: dt.date,
+    actor: Member | None = None,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> BookingSeries:
+    """Book the same wall-clock slot every week until `until`: every occurrence or none."""
+    tz = resource.space.tz
+    start, end = _aware(start, resource).astimezone(tz), _aware(end, resource).astimezone(tz)
+    first_day = start.date()
+    if until < first_day or end <= start:
+        raise BookingError("invalid_interval")
+    weeks = (until - first_day).days // 7 + 1
+    if weeks > MAX_OCCURRENCES:
+        raise BookingError("too_many_occurrences", limit=MAX_OCCURRENCES)
+    end_day_offset = end.date() - first_day
+    with transaction.atomic():
+        series = BookingSeries.objects.create(member=member, resource=resource, until=until)
+        for week in range(weeks):
+            day = first_day + dt.timedelta(weeks=week)
+            # Same wall-clock time every week: a DST change shifts UTC, never the local hour.
+            occurrence_start = dt.datetime.combine(day, start.time()).replace(tzinfo=tz)
+            occurrence_end = dt.datetime.combine(day + end_day_offset, end.time()).replace(
+                tzinfo=tz
+            )
+            try:
+                booking_create(
+                    member=member,
+                    resource=resource,
+                    start=occurrence_start,
+                    end=occurrence_end,
+                    actor=actor,
+                    note=note,
+                    series=series,
+                    now=now,
+                )
+            except BookingError as error:
+                raise BookingError(
+                    error.code, error.message, occurrence=day.isoformat(), **error.fields
+                ) from error
+    return series
+
+
+def _may_manage(actor: Member, booking: Booking) -> bool:
+    return is_co_manager(actor, booking.resource.space_id)
+
+
+def _check_cancellable(booking: Booking, *, manager: bool, now: dt.datetime) -> None:
+    if booking.is_cancelled:
+        raise BookingError("already_cancelled")
+    if booking.end <= now or (not manager and booking.start <= now):
+        raise BookingError("booking_started")
+    if not manager:
+        cutoff = BookingRules.for_resource(booking.resource).cancellation_cutoff_minutes
+        if now > booking.start - dt.timedelta(minutes=cutoff):
+            raise BookingError("cancellation_cutoff_passed", cutoff_minutes=cutoff)
+
+
+def booking_cancel(*, booking: Booking, actor: Member, now: dt.datetime | None = None) -> Booking:
+    """Cancel a booking; members before the cutoff, co-managers of its space at any time."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = (
+            Booking.objects.select_for_update().select_related("resource__space").get(pk=booking.pk)
+        )
+        manager = _may_manage(actor, booking)
+        if not manager and booking.member_id != actor.pk:
+            raise BookingError("forbidden")
+        _check_cancellable(booking, manager=manager, now=now)
+        booking.status = Booking.Status.CANCELLED
+        booking.cancelled_at = now
+        booking.cancelled_by = actor
+        booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        if booking.member_id != actor.pk:
+            audit_record(
+                actor=actor,
+                action="booking.cancel_for_member",
+                target=booking,
+                space_id=booking.resource.space_id,
+                detail={"member": booking.member_id},
+            )
+    return booking
+
+
+def booking_series_cancel(
+    *,
+    series: BookingSeries,
+    actor: Member,
+    from_date: dt.date | None = None,
+    until: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> list[Booking]:
+    """Cancel the occurrences of a series whose local day is in [from_date, until].
+
+    Occurrences already begun are history and left alone; if any other one is past its
+    cancellation cutoff, nothing is cancelled.
+    """
+    now = now or timezone.now()
+    tz = series.resource.space.tz
+    with transaction.atomic():
+        occurrences = list(
+            series.bookings.select_for_update()
+            .select_related("resource__space")
+            .filter(status=Booking.Status.CONFIRMED, start__gt=now)
+            .order_by("start")
+        )
+        chosen = [
+            b
+            for b in occurrences
+            if (from_date is None or b.start.astimezone(tz).date() >= from_date)
+            and (until is None or b.start.astimezone(tz).date() <= until)
+        ]
+        manager = is_co_manager(actor, series.resource.space_id)
+        if not manager and series.member_id != actor.pk:
+            raise BookingError("forbidden")
+        for booking in chosen:
+            try:
+                _check_cancellable(booking, manager=manager, now=now)
+            except BookingError as error:
+                day = booking.start.astimezone(tz).date().isoformat()
+                raise BookingError(error.code, error.message, occurrence=day) from error
+        ids = [b.pk for b in chosen]
+        Booking.objects.filter(pk__in=ids).update(
+            status=Booking.Status.CANCELLED, cancelled_at=now, cancelled_by=actor
+        )
+        for booking in chosen:
+            booking.status, booking.cancelled_at, booking.cancelled_by = (
+                Booking.Status.CANCELLED,
+                now,
+                actor,
+            )
+    return chosen

@@ -1,0 +1,159 @@
+"""Personas and fixtures.
+
+- Mutualab (Lille) and La Filature (Roubaix), both open Mon–Fri 08:30–19:00.
+- Alice: resident member of Mutualab. Bob: Mutualab member on a 10-days nomade plan.
+- Charlie: member of La Filature only, with no access to Mutualab's things.
+- Camille: co-manager of Mutualab. Dominique: co-manager of La Filature.
+- The clock is frozen on Tuesday 1 December 2026, 09:00 in Paris, unless a test moves it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from rest_framework.test import APIClient
+
+from spaces.models import Membership, Resource
+
+from .factories import (
+    MemberFactory,
+    MembershipFactory,
+    PlanFactory,
+    ResourceFactory,
+    SpaceFactory,
+    TrainingFactory,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=PARIS)
+TOMORROW = dt.date(2026, 12, 2)
+
+
+def paris(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=PARIS)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def mutualab(db):
+    return SpaceFactory(slug="mutualab", name="Mutualab")
+
+
+@pytest.fixture
+def filature(db):
+    return SpaceFactory(slug="filature-roubaix", name="La Filature")
+
+
+@pytest.fixture
+def resident_plan(mutualab):
+    return PlanFactory(space=mutualab, name="Résident")
+
+
+@pytest.fixture
+def nomade_plan(mutualab):
+    return PlanFactory(space=mutualab, name="Nomade", desk_days_per_month=10)
+
+
+def _member(first_name: str, email: str, space, *, plan=None, role=Membership.Role.MEMBER):
+    member = MemberFactory(first_name=first_name, email=email)
+    MembershipFactory(member=member, space=space, plan=plan, role=role)
+    return member
+
+
+@pytest.fixture
+def alice(mutualab, resident_plan):
+    return _member("Alice", "alice@mutualab.example", mutualab, plan=resident_plan)
+
+
+@pytest.fixture
+def bob(mutualab, nomade_plan):
+    return _member("Bob", "bob@mutualab.example", mutualab, plan=nomade_plan)
+
+
+@pytest.fixture
+def charlie(filature):
+    return _member("Charlie", "charlie@filature.example", filature)
+
+
+@pytest.fixture
+def camille(mutualab):
+    return _member("Camille", "camille@mutualab.example", mutualab, role=Membership.Role.CO_MANAGER)
+
+
+@pytest.fixture
+def dominique(filature):
+    return _member(
+        "Dominique", "comanager@filature-roubaix.example", filature, role=Membership.Role.CO_MANAGER
+    )
+
+
+@pytest.fixture
+def desk(mutualab):
+    return ResourceFactory(
+        space=mutualab, name="Poste 01", kind=Resource.Kind.DESK, desk_type=Resource.DeskType.HOT
+    )
+
+
+@pytest.fixture
+def room(mutualab):
+    return ResourceFactory(
+        space=mutualab, name="Salle Jean Bart", kind=Resource.Kind.ROOM, capacity=8
+    )
+
+
+@pytest.fixture
+def laser(mutualab):
+    training = TrainingFactory(space=mutualab, name="Laser safety")
+    return ResourceFactory(
+        space=mutualab, name="Découpeuse laser", kind=Resource.Kind.MACHINE, training=training
+    )
+
+
+@pytest.fixture
+def filature_room(filature):
+    return ResourceFactory(space=filature, name="Salle Roubaix", kind=Resource.Kind.ROOM)
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_(member)` authenticates it as that member."""
+
+    class Client(APIClient):
+        def as_(self, member):
+            self.force_authenticate(member)
+            return self
+
+    return Client()
+
+
+def on_postgresql() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
