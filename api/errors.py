@@ -10,12 +10,16 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from passes.keys import KeyRegistryError
+from passes.services import PassError
 from spaces.rules import BookingError
 
 DOMAIN_STATUS = {
     "booking_conflict": status.HTTP_409_CONFLICT,
     "already_cancelled": status.HTTP_409_CONFLICT,
     "forbidden": status.HTTP_403_FORBIDDEN,
+    "pass_exists": status.HTTP_409_CONFLICT,
+    "invalid_transition": status.HTTP_409_CONFLICT,
 }
 
 
@@ -46,6 +50,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         http_status = DOMAIN_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST)
         fields = {key: value for key, value in exc.fields.items()}
         return error_response(exc.code, exc.message, http_status, fields)
+    if isinstance(exc, PassError):
+        http_status = DOMAIN_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST)
+        return error_response(exc.code, exc.message, http_status)
+    if isinstance(exc, KeyRegistryError):
+        return error_response("signing_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

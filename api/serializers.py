@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -210,4 +212,17 @@ class SeriesCancelSerializer(serializers.Serializer):
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
+    # Far enough for any calendar, near enough that the day's bounds stay inside `datetime`.
+    FIRST_DAY = dt.date(1970, 1, 1)
+    LAST_DAY = dt.date(9998, 12, 31)
+
     date = serializers.DateField()
+
+    def validate_date(self, value: dt.date) -> dt.date:
+        if not self.FIRST_DAY <= value <= self.LAST_DAY:
+            raise serializers.ValidationError(
+                _("Date hors de la plage acceptée (%(first)s – %(last)s).")
+                % {"first": self.FIRST_DAY.isoformat(), "last": self.LAST_DAY.isoformat()},
+                code="invalid",
+            )
+        return value

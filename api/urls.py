@@ -2,16 +2,46 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import passes_views, views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("spaces", views.SpaceViewSet, basename="space")
 router.register("bookings", views.BookingViewSet, basename="booking")
 router.register("booking-series", views.BookingSeriesViewSet, basename="booking-series")
+router.register(
+    r"spaces/(?P<slug>[-\w]+)/partner-keys", passes_views.PartnerKeyViewSet, basename="partner-key"
+)
+router.register(
+    r"spaces/(?P<slug>[-\w]+)/passes", passes_views.SpacePassViewSet, basename="space-pass"
+)
+router.register(
+    r"spaces/(?P<slug>[-\w]+)/scans", passes_views.SpaceScanViewSet, basename="space-scan"
+)
+router.register(
+    r"spaces/(?P<slug>[-\w]+)/visits", passes_views.SpaceVisitViewSet, basename="space-visit"
+)
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/pass/", passes_views.MyPassView.as_view(), name="my-pass"),
+    path("me/pass/qr.svg", passes_views.MyPassQRView.as_view(), name="my-pass-qr-svg"),
+    path(
+        "me/pass/qr.png",
+        passes_views.MyPassQRView.as_view(image_format="png"),
+        name="my-pass-qr-png",
+    ),
+    path(
+        "me/pass/card.svg", passes_views.MyPassQRView.as_view(static=True), name="my-pass-card-svg"
+    ),
+    path("scans/", passes_views.ScanView.as_view(), name="scans"),
+    path("scans/batch/", passes_views.ScanBatchView.as_view(), name="scans-batch"),
+    path("network/keys/", passes_views.NetworkKeysView.as_view(), name="network-keys"),
+    path(
+        "network/revocations/",
+        passes_views.RevocationListView.as_view(),
+        name="network-revocations",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include(router.urls)),

@@ -104,9 +104,9 @@ class SpaceViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, permission_classes=None)
     def availability(self, request, slug=None):
+        space = self.get_object()  # an unknown space is a 404 whatever the query says
         query = s.AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        space = self.get_object()
         day = query.validated_data["date"]
         return Response(
             {
@@ -157,6 +157,8 @@ class BookingViewSet(
         return []
 
     def get_queryset(self) -> QuerySet[Booking]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Booking.objects.none()
         return (
             bookings_visible_to(self.request.user)
             .select_related("resource__space", "member")
@@ -210,6 +212,8 @@ class BookingSeriesViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[BookingSeries]:
         from django.db.models import Q
 
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return BookingSeries.objects.none()
         spaces = co_managed_space_ids(self.request.user)
         return BookingSeries.objects.filter(
             Q(member=self.request.user) | Q(resource__space_id__in=spaces)

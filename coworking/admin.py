@@ -61,7 +61,13 @@ class MemberAdmin(UserAdmin):
         return self.get_queryset(request).filter(pk=obj.pk).exists()
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return self.has_view_permission(request, obj)
+        if not self.has_view_permission(request, obj):
+            return False
+        if obj is None or request.user.is_superuser:
+            return True
+        # Whoever co-manages a space this co-manager does not is out of reach: changing their
+        # email, password or active flag would hand over that other space's admin.
+        return co_managed_space_ids(obj) <= co_managed_space_ids(request.user)
 
     def has_add_permission(self, request) -> bool:
         return self._manages_any(request)

@@ -53,6 +53,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,local
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Private signing keys are stored encrypted with a key derived from this secret.
+SIGNING_KEY_SECRET = env_str("SIGNING_KEY_SECRET", SECRET_KEY)
+
 # Demo data (SPEC §7) is only ever created when this is on.
 DEMO_MODE = env_bool("CHTIPASS_DEMO", False)
 
@@ -71,7 +74,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "coworking",
+    "rest_framework_api_key",
     "spaces",
+    "passes",
     "api",
 ]
 
@@ -207,6 +212,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ch'tipass <noreply@chtipass.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.PartnerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -217,6 +223,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "token": env_str("THROTTLE_TOKEN", "10/min"),
         "booking_write": env_str("THROTTLE_BOOKING_WRITE", "120/min"),
+        "scan": env_str("THROTTLE_SCAN", "600/min"),
+        "pass_credentials": env_str("THROTTLE_PASS_CREDENTIALS", "120/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -229,6 +237,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ScanDecisionEnum": "passes.models.Scan.Decision",
+        "ScanReasonEnum": "passes.models.Scan.Reason",
+    },
 }
 
 # --- Security -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -76,7 +77,15 @@ class SpaceScopedMixin:
         return self._owns(request, obj)
 
 
-class MembershipInline(SpaceScopedMixin, admin.TabularInline):
+class SpaceScopedInlineMixin(SpaceScopedMixin):
+    """For inlines, `obj` in the permission methods is the parent, which its own admin has
+    already scoped; the inline's rows are scoped by `get_queryset`."""
+
+    def _owns(self, request, obj) -> bool:
+        return self.has_module_permission(request)
+
+
+class MembershipInline(SpaceScopedInlineMixin, admin.TabularInline):
     model = Membership
     fk_name = "member"
     extra = 0
@@ -111,7 +120,7 @@ class MembershipAdmin(SpaceScopedMixin, admin.ModelAdmin):
     autocomplete_fields = ["member"]
 
 
-class ClosureInline(SpaceScopedMixin, admin.TabularInline):
+class ClosureInline(SpaceScopedInlineMixin, admin.TabularInline):
     model = Closure
     extra = 0
     fk_name = "resource"
@@ -251,6 +260,14 @@ class BookingAdmin(SpaceScopedMixin, admin.ModelAdmin):
                 "cancelled_by",
             ]
         return []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except BookingError as error:
+            # Free when the form was checked, taken by a concurrent writer before the save.
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change) -> None:
         if change:

@@ -133,16 +133,16 @@ def _lock_member(member: Member) -> None:
         Member.objects.select_for_update().filter(pk=member.pk).first()
 
 
+def _overlaps(resource_id: int, start: dt.datetime, end: dt.datetime) -> bool:
+    return Booking.objects.filter(
+        resource_id=resource_id, status=Booking.Status.CONFIRMED, start__lt=end, end__gt=start
+    ).exists()
+
+
 def _insert(booking: Booking) -> Booking:
     try:
         with transaction.atomic():
-            overlapping = Booking.objects.filter(
-                resource_id=booking.resource_id,
-                status=Booking.Status.CONFIRMED,
-                start__lt=booking.end,
-                end__gt=booking.start,
-            )
-            if overlapping.exists():
+            if _overlaps(booking.resource_id, booking.start, booking.end):
                 raise BookingError("booking_conflict")
             booking.save(force_insert=True)
     except IntegrityError as error:
@@ -171,6 +171,8 @@ def booking_check(
     rules = BookingRules.for_resource(resource)
     _check_time(resource, rules, start, end, now)
     _check_member(member, resource, rules, start, end, now)
+    if _overlaps(resource.pk, start, end):
+        raise BookingError("booking_conflict")
 
 
 def booking_create(

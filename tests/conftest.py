@@ -46,9 +46,13 @@ def _fast_passwords(settings):
 def _isolated_cache():
     from django.core.cache import cache
 
+    from passes.keys import forget_cached_keys
+
     cache.clear()
+    forget_cached_keys()  # keys cached in memory belong to another test's database
     yield
     cache.clear()
+    forget_cached_keys()
 
 
 @pytest.fixture
@@ -147,6 +151,103 @@ def api():
             return self
 
     return Client()
+
+
+# --- The ch'tipass network -------------------------------------------------------------------
+# Mutualab, La Filature and Le Quai share a network; La Verrière is not in it.
+
+
+@pytest.fixture
+def quai(db):
+    return SpaceFactory(slug="quai-tourcoing", name="Le Quai")
+
+
+@pytest.fixture
+def verriere(db):
+    return SpaceFactory(slug="verriere-villeneuve", name="La Verrière")
+
+
+@pytest.fixture
+def network(mutualab, filature, quai):
+    from passes.models import Network, NetworkSpace
+
+    network = Network.objects.create(slug="chtipass", name="ch'tipass Métropole",
+                                     monthly_visits=8, monthly_visits_per_host=4)
+    for space in (mutualab, filature, quai):
+        NetworkSpace.objects.create(network=network, space=space, daily_visitor_capacity=10)
+    return network
+
+
+@pytest.fixture
+def signing(db):
+    """A signing key valid since long before the frozen clock."""
+    from passes.keys import signing_key_create
+
+    return signing_key_create(not_before=NOW - dt.timedelta(days=30))
+
+
+def issue_pass(member, network):
+    from passes.services import pass_issue
+
+    return pass_issue(membership=member.memberships.get(), network=network)
+
+
+@pytest.fixture
+def alice_pass(alice, network, signing):
+    return issue_pass(alice, network)
+
+
+@pytest.fixture
+def bob_pass(bob, network, signing):
+    return issue_pass(bob, network)
+
+
+def make_partner_key(space, name="Tablette de l'accueil") -> str:
+    from passes.models import PartnerKey
+
+    _partner_key, key = PartnerKey.objects.create_key(name=name, space=space)
+    return key
+
+
+@pytest.fixture
+def filature_key(filature):
+    return make_partner_key(filature)
+
+
+@pytest.fixture
+def quai_key(quai):
+    return make_partner_key(quai)
+
+
+@pytest.fixture
+def mutualab_key(mutualab):
+    return make_partner_key(mutualab)
+
+
+class Scanner(APIClient):
+    def with_key(self, key):
+        self.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        return self
+
+    def scan(self, credential, **extra):
+        return self.post("/api/v1/scans/", {"credential": credential, **extra}, format="json")
+
+
+def partner_client(key) -> Scanner:
+    """A separate scanner client for a second space in the same test."""
+    return Scanner().with_key(key)
+
+
+@pytest.fixture
+def scanner():
+    """An API client acting as a partner scanner: `scanner.with_key(key).scan(credential)`."""
+    return Scanner()
+
+
+def rotating_credential(pass_obj, at=None) -> str:
+    from passes.services import credential_rotating
+
+    return credential_rotating(pass_obj, now=at)[0][1]
 
 
 def on_postgresql() -> bool:

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PassesConfig(AppConfig):
+    name = "passes"
+    verbose_name = _("ch'tipass")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from spaces.services import guest_policies
+
+        from .selectors import network_guest_policy
+
+        guest_policies.append(network_guest_policy)

@@ -1,0 +1,72 @@
+"""Reads on passes: the member's pass, allowances left, who may book as a network guest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from coworking.models import Member
+from spaces.models import Resource
+
+from .models import AllowanceCounter, NetworkSpace, Pass
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def current_pass(member: Member) -> Pass | None:
+    """The member's pass that is not revoked (active or suspended), newest first."""
+    return (
+        Pass.objects.filter(member=member)
+        .exclude(status=Pass.Status.REVOKED)
+        .select_related("network", "membership__space")
+        .order_by("-issued_at")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class AllowanceLeft:
+    network_left: int
+    per_host_left: dict[str, int]
+
+
+def allowance_left(pass_obj: Pass, day: dt.date | None = None) -> AllowanceLeft:
+    """Visits left in the month of `day`: network-wide and at each other space of the network."""
+    day = day or timezone.localdate()
+    network = pass_obj.network
+    counters = AllowanceCounter.objects.filter(
+        member_id=pass_obj.member_id, network=network, month=month_start(day)
+    ).values_list("host_id", "used")
+    used = dict(counters)
+    network_used = used.pop(None, 0)
+    hosts = (
+        NetworkSpace.objects.filter(network=network)
+        .exclude(space_id=pass_obj.membership.space_id)
+        .values_list("space_id", "space__slug")
+    )
+    return AllowanceLeft(
+        network_left=max(network.monthly_visits - network_used, 0),
+        per_host_left={
+            slug: max(
+                min(
+                    network.monthly_visits_per_host - used.get(space_id, 0),
+                    network.monthly_visits - network_used,
+                ),
+                0,
+            )
+            for space_id, slug in hosts
+        },
+    )
+
+
+def network_guest_policy(member: Member, resource: Resource, start, end) -> bool:
+    """A member with an active pass may book guest-open resources of the network's spaces."""
+    day = start.astimezone(resource.space.tz).date()
+    passes = Pass.objects.filter(
+        member=member, status=Pass.Status.ACTIVE, network__members__space_id=resource.space_id
+    ).select_related("membership")
+    return any(p.membership.is_active_on(day) for p in passes)

@@ -1,0 +1,166 @@
+"""Writes on passes: issuing, suspending, revoking, and signing credentials."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from coworking.audit import audit_record
+from coworking.models import Member
+from spaces.models import Membership
+from spaces.selectors import is_co_manager
+
+from . import codec
+from .keys import CARD_LIFETIME, signing_key
+from .models import NetworkSpace, Pass, RevocationEvent
+
+
+class PassError(Exception):
+    """A pass operation was refused; `code` is stable and machine-readable."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code = code
+        self.message = message or code
+        super().__init__(f"{code}: {self.message}")
+
+
+# A rotating credential lives a few windows, enough for the accepted counter range.
+ROTATING_LIFETIME = dt.timedelta(seconds=codec.WINDOW_SECONDS * 3)
+MAX_PRELOADED_WINDOWS = 24 * 60 * 2  # one day of 30-second windows
+
+
+@transaction.atomic
+def pass_issue(*, membership: Membership, network, actor: Member | None = None) -> Pass:
+    """Issue the member's ch'tipass in `network` from their home membership."""
+    if not NetworkSpace.objects.filter(network=network, space_id=membership.space_id).exists():
+        raise PassError("not_in_network", "The home space is not in this network.")
+    if membership.status != Membership.Status.ACTIVE:
+        raise PassError("membership_inactive", "Only an active membership gets a pass.")
+    existing = Pass.objects.filter(member_id=membership.member_id, network=network).exclude(
+        status=Pass.Status.REVOKED
+    )
+    if existing.exists():
+        raise PassError("pass_exists", "This member already holds a pass in this network.")
+    issued = Pass.objects.create(
+        network=network, membership=membership, member_id=membership.member_id
+    )
+    audit_record(actor=actor, action="pass.issue", target=issued, space_id=membership.space_id)
+    return issued
+
+
+def _change_status(
+    pass_obj: Pass, *, status: str, action: str, actor: Member, reason: str, allowed_from: set[str]
+) -> Pass:
+    if not is_co_manager(actor, pass_obj.membership.space_id):
+        raise PassError("forbidden", "Only co-managers of the home space change a pass.")
+    if not reason.strip():
+        raise PassError("reason_required", "Say why: it is kept in the audit log.")
+    with transaction.atomic():
+        locked = Pass.objects.select_for_update().get(pk=pass_obj.pk)
+        if locked.status not in allowed_from:
+            raise PassError(
+                "invalid_transition", f"A {locked.status} pass cannot be changed this way."
+            )
+        locked.status = status
+        locked.status_changed_at = timezone.now()
+        locked.status_reason = reason
+        locked.save(update_fields=["status", "status_changed_at", "status_reason"])
+        RevocationEvent.objects.create(
+            network_id=locked.network_id, pass_obj=locked, action=action, actor=actor, reason=reason
+        )
+        audit_record(
+            actor=actor,
+            action=f"pass.{action}",
+            target=locked,
+            space_id=locked.membership.space_id,
+            detail={"reason": reason},
+        )
+    return locked
+
+
+def pass_suspend(*, pass_obj: Pass, actor: Member, reason: str) -> Pass:
+    return _change_status(
+        pass_obj,
+        status=Pass.Status.SUSPENDED,
+        action="suspend",
+        actor=actor,
+        reason=reason,
+        allowed_from={Pass.Status.ACTIVE},
+    )
+
+
+def pass_reinstate(*, pass_obj: Pass, actor: Member, reason: str) -> Pass:
+    return _change_status(
+        pass_obj,
+        status=Pass.Status.ACTIVE,
+        action="reinstate",
+        actor=actor,
+        reason=reason,
+        allowed_from={Pass.Status.SUSPENDED},
+    )
+
+
+def pass_revoke(*, pass_obj: Pass, actor: Member, reason: str) -> Pass:
+    """Revoke for good; a new pass may be issued afterwards."""
+    return _change_status(
+        pass_obj,
+        status=Pass.Status.REVOKED,
+        action="revoke",
+        actor=actor,
+        reason=reason,
+        allowed_from={Pass.Status.ACTIVE, Pass.Status.SUSPENDED},
+    )
+
+
+def _sign(pass_obj: Pass, *, issued: dt.datetime, expires: dt.datetime, counter: int) -> str:
+    key, private_key = signing_key(issued)
+    claims = codec.Claims(
+        kid=key.kid,
+        pass_id=pass_obj.pk,
+        member_id=pass_obj.member_id,
+        home_space_id=pass_obj.membership.space_id,
+        issued_at=int(issued.timestamp()),
+        expires_at=int(expires.timestamp()),
+        counter=counter,
+    )
+    return codec.encode(claims, private_key)
+
+
+def credential_rotating(
+    pass_obj: Pass, *, now: dt.datetime | None = None, windows: int = 1
+) -> list[tuple[int, str]]:
+    """Credentials for the current 30-second window and the `windows - 1` after it."""
+    now = now or timezone.now()
+    windows = max(1, min(windows, MAX_PRELOADED_WINDOWS))
+    first = codec.window_of(now.timestamp())
+    result = []
+    for counter in range(first, first + windows):
+        window_start = dt.datetime.fromtimestamp(counter * codec.WINDOW_SECONDS, tz=dt.UTC)
+        result.append(
+            (
+                counter,
+                _sign(
+                    pass_obj,
+                    issued=min(now, window_start),
+                    expires=window_start + ROTATING_LIFETIME,
+                    counter=counter,
+                ),
+            )
+        )
+    return result
+
+
+def credential_static(pass_obj: Pass, *, now: dt.datetime | None = None) -> str:
+    """A printed-card credential (counter 0): accepted online only, after an ID check."""
+    now = now or timezone.now()
+    expires = now + CARD_LIFETIME
+    if pass_obj.membership.ends_on:
+        end = dt.datetime.combine(
+            pass_obj.membership.ends_on + dt.timedelta(days=1),
+            dt.time(),
+            tzinfo=pass_obj.membership.space.tz,
+        )
+        expires = min(expires, end)
+    return _sign(pass_obj, issued=now, expires=expires, counter=codec.STATIC_COUNTER)

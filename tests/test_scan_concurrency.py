@@ -1,0 +1,79 @@
+"""Concurrent scans, each thread with its own database connection.
+
+Allowances and one-visit-per-day hold under concurrency: the pass row lock and conditional
+UPDATEs on PostgreSQL, IMMEDIATE transactions on SQLite.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from passes.keys import forget_cached_keys, signing_key_create
+from passes.models import AllowanceCounter, Network, NetworkSpace, Scan, Visit
+from passes.services import credential_static, pass_issue
+
+from .conftest import make_partner_key, partner_client
+from .factories import MemberFactory, MembershipFactory, SpaceFactory
+from .test_booking_concurrency import run_concurrently, threads_for_backend
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
+
+
+@pytest.fixture
+def world():
+    """A home space, `n` partner hosts with scanner keys, and one member's pass."""
+    import datetime as dt
+
+    count = threads_for_backend()
+    forget_cached_keys()
+    signing_key_create(not_before=timezone.now() - dt.timedelta(days=1))
+    home = SpaceFactory()
+    hosts = [SpaceFactory() for _ in range(count)]
+    network = Network.objects.create(slug="net", name="Net", monthly_visits=1,
+                                     monthly_visits_per_host=1)
+    for space in [home, *hosts]:
+        NetworkSpace.objects.create(network=network, space=space, daily_visitor_capacity=100)
+    member = MemberFactory()
+    membership = MembershipFactory(member=member, space=home)
+    pass_obj = pass_issue(membership=membership, network=network)
+    keys = [make_partner_key(host) for host in hosts]
+    return {"count": count, "network": network, "pass": pass_obj, "hosts": hosts, "keys": keys}
+
+
+def scan(key, credential):
+    response = partner_client(key).scan(credential)
+    body = response.json()
+    return response.status_code, body.get("decision"), body.get("reason"), body.get("visit")
+
+
+def test_concurrent_scans_at_different_hosts_never_exceed_the_allowance(world):
+    # A printed card carries no rotating counter, so every host may accept it online.
+    credential = credential_static(world["pass"])
+    count = world["count"]
+
+    results = run_concurrently(count, lambda i: scan(world["keys"][i], credential))
+
+    outcomes = Counter((status, decision, reason) for status, decision, reason, _ in results)
+    assert outcomes == {(200, "accepted", None): 1,
+                        (200, "refused", "allowance_exhausted"): count - 1}, results
+    assert Visit.objects.count() == 1
+    used = AllowanceCounter.objects.get(host__isnull=True).used
+    assert used == world["network"].monthly_visits == 1
+    assert Scan.objects.count() == count
+
+
+def test_concurrent_scans_at_one_host_make_one_visit(world):
+    credential = credential_static(world["pass"])
+    key = world["keys"][0]
+
+    results = run_concurrently(5, lambda i: scan(key, credential))
+
+    assert {status for status, *_ in results} == {200}
+    assert {decision for _, decision, _, _ in results} == {"accepted"}
+    visit_ids = {visit["id"] for *_, visit in results}
+    assert len(visit_ids) == 1
+    assert Visit.objects.count() == 1
+    assert AllowanceCounter.objects.get(host__isnull=True).used == 1
