@@ -10,6 +10,8 @@ from rest_framework import authentication, exceptions
 from passes.models import PartnerKey
 
 KEYWORD = "Api-Key"
+# `last_used_at` is written at most this often (seconds), not on every scan.
+LAST_USED_PRECISION = 300
 
 
 class PartnerKeyAuthentication(authentication.BaseAuthentication):
@@ -27,8 +29,12 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
             partner_key = PartnerKey.objects.get_from_key(key)
         except PartnerKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("Clé de lecteur inconnue ou révoquée.") from None
+        # `get_from_key` checks the hash and `revoked`, not the expiry date set in the admin.
+        if partner_key.has_expired:
+            raise exceptions.AuthenticationFailed("Clé de lecteur expirée.")
         now = timezone.now()
-        if partner_key.last_used_at is None or (now - partner_key.last_used_at).seconds > 300:
+        last_used = partner_key.last_used_at
+        if last_used is None or (now - last_used).total_seconds() > LAST_USED_PRECISION:
             PartnerKey.objects.filter(pk=partner_key.pk).update(last_used_at=now)
         return AnonymousUser(), partner_key
 

@@ -84,6 +84,8 @@ class MyPassView(APIView):
             windows = int(request.query_params.get("windows", "0") or 0)
         except ValueError:
             raise ValidationError({"windows": ["Nombre entier attendu."]}, code="invalid") from None
+        if windows < 0:
+            raise ValidationError({"windows": ["Nombre positif attendu."]}, code="invalid")
         usable = pass_obj.status == Pass.Status.ACTIVE
         credentials = (
             credential_rotating(pass_obj, now=now, windows=max(windows, 1)) if usable else []

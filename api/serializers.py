@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from coworking.models import Member
@@ -29,8 +30,18 @@ class ClosureSerializer(serializers.ModelSerializer):
         fields = ["starts_on", "ends_on", "reason", "resource"]
 
 
+class NetworkRulesSerializer(serializers.Serializer):
+    slug = serializers.CharField(source="network.slug")
+    name = serializers.CharField(source="network.name")
+    monthly_visits = serializers.IntegerField(source="network.monthly_visits")
+    monthly_visits_per_host = serializers.IntegerField(source="network.monthly_visits_per_host")
+    day_rate = serializers.DecimalField(source="network.day_rate", max_digits=7, decimal_places=2)
+    daily_visitor_capacity = serializers.IntegerField()
+
+
 class SpaceSerializer(serializers.ModelSerializer):
     booking_rules = serializers.SerializerMethodField()
+    networks = NetworkRulesSerializer(source="network_links", many=True, read_only=True)
 
     class Meta:
         model = Space
@@ -44,6 +55,7 @@ class SpaceSerializer(serializers.ModelSerializer):
             "opening_hours",
             "half_day_split",
             "booking_rules",
+            "networks",
         ]
 
     def get_booking_rules(self, space: Space) -> dict[str, int]:
@@ -111,9 +123,23 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PassSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.CharField()
+    network = serializers.CharField()
+    home_space = serializers.CharField()
+
+
+class MeAllowanceSerializer(serializers.Serializer):
+    network_left = serializers.IntegerField()
+    per_host_left = serializers.DictField(child=serializers.IntegerField())
+
+
 class MeSerializer(serializers.ModelSerializer):
     memberships = MembershipSerializer(many=True, read_only=True)
     calendar_url = serializers.SerializerMethodField()
+    pass_summary = serializers.SerializerMethodField(method_name="get_pass")
+    allowance = serializers.SerializerMethodField()
 
     class Meta:
         model = Member
@@ -125,8 +151,34 @@ class MeSerializer(serializers.ModelSerializer):
             "language",
             "memberships",
             "calendar_url",
+            "pass_summary",
+            "allowance",
         ]
         read_only_fields = fields
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["pass"] = fields.pop("pass_summary")  # "pass" is a Python keyword
+        return fields
+
+    @extend_schema_field(PassSummarySerializer(allow_null=True))
+    def get_pass(self, member: Member) -> dict | None:
+        pass_obj = self.context.get("pass")
+        if pass_obj is None:
+            return None
+        return {
+            "id": pass_obj.pk,
+            "state": pass_obj.status,
+            "network": pass_obj.network.slug,
+            "home_space": pass_obj.membership.space.slug,
+        }
+
+    @extend_schema_field(MeAllowanceSerializer(allow_null=True))
+    def get_allowance(self, member: Member) -> dict | None:
+        left = self.context.get("allowance")
+        if left is None:
+            return None
+        return {"network_left": left.network_left, "per_host_left": left.per_host_left}
 
     def get_calendar_url(self, member: Member) -> str:
         path = reverse("calendar-feed", kwargs={"token": member.calendar_token})

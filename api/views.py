@@ -19,6 +19,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from coworking.models import Member
+from passes.selectors import allowance_left, current_pass
 from spaces.availability import space_availability
 from spaces.models import Booking, BookingSeries, Closure, Resource, Space
 from spaces.selectors import bookings_visible_to, co_managed_space_ids
@@ -66,11 +67,23 @@ class MeView(APIView):
         member = Member.objects.prefetch_related("memberships__space", "memberships__plan").get(
             pk=request.user.pk
         )
-        return Response(s.MeSerializer(member, context={"request": request}).data)
+        pass_obj = current_pass(member)
+        context = {
+            "request": request,
+            "pass": pass_obj,
+            "allowance": allowance_left(pass_obj) if pass_obj else None,
+        }
+        return Response(s.MeSerializer(member, context=context).data)
 
 
 class SpaceViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Space.objects.all()
+
+    def get_queryset(self) -> QuerySet[Space]:
+        if self.action in {"list", "retrieve"}:
+            return Space.objects.prefetch_related("network_links__network")
+        return Space.objects.all()
+
     lookup_field = "slug"
     permission_classes = [AllowAny]
     pagination_class = None

@@ -171,8 +171,9 @@ def verriere(db):
 def network(mutualab, filature, quai):
     from passes.models import Network, NetworkSpace
 
-    network = Network.objects.create(slug="chtipass", name="ch'tipass Métropole",
-                                     monthly_visits=8, monthly_visits_per_host=4)
+    network = Network.objects.create(
+        slug="chtipass", name="ch'tipass Métropole", monthly_visits=8, monthly_visits_per_host=4
+    )
     for space in (mutualab, filature, quai):
         NetworkSpace.objects.create(network=network, space=space, daily_visitor_capacity=10)
     return network

@@ -32,8 +32,9 @@ def world():
     signing_key_create(not_before=timezone.now() - dt.timedelta(days=1))
     home = SpaceFactory()
     hosts = [SpaceFactory() for _ in range(count)]
-    network = Network.objects.create(slug="net", name="Net", monthly_visits=1,
-                                     monthly_visits_per_host=1)
+    network = Network.objects.create(
+        slug="net", name="Net", monthly_visits=1, monthly_visits_per_host=1
+    )
     for space in [home, *hosts]:
         NetworkSpace.objects.create(network=network, space=space, daily_visitor_capacity=100)
     member = MemberFactory()
@@ -57,8 +58,10 @@ def test_concurrent_scans_at_different_hosts_never_exceed_the_allowance(world):
     results = run_concurrently(count, lambda i: scan(world["keys"][i], credential))
 
     outcomes = Counter((status, decision, reason) for status, decision, reason, _ in results)
-    assert outcomes == {(200, "accepted", None): 1,
-                        (200, "refused", "allowance_exhausted"): count - 1}, results
+    assert outcomes == {
+        (200, "accepted", None): 1,
+        (200, "refused", "allowance_exhausted"): count - 1,
+    }, results
     assert Visit.objects.count() == 1
     used = AllowanceCounter.objects.get(host__isnull=True).used
     assert used == world["network"].monthly_visits == 1

@@ -21,8 +21,10 @@ def forge(pass_obj, *, private_key=None, kid=None, issued=None, expires=None, co
     key, registry_private = signing_key(NOW)
     now = int(NOW.timestamp())
     claims = codec.Claims(
-        kid=kid if kid is not None else key.kid, pass_id=pass_obj.pk,
-        member_id=pass_obj.member_id, home_space_id=pass_obj.membership.space_id,
+        kid=kid if kid is not None else key.kid,
+        pass_id=pass_obj.pk,
+        member_id=pass_obj.member_id,
+        home_space_id=pass_obj.membership.space_id,
         issued_at=issued if issued is not None else now,
         expires_at=expires if expires is not None else now + 90,
         counter=counter if counter is not None else codec.window_of(now),
@@ -49,22 +51,31 @@ def test_a_valid_rotating_credential_is_accepted_with_what_the_host_may_see(
     body = at_filature.scan(rotating_credential(alice_pass)).json()
     visit = Visit.objects.get()
     assert body == {
-        "decision": "accepted", "reason": None, "already_checked_in": False,
+        "decision": "accepted",
+        "reason": None,
+        "already_checked_in": False,
         "visit": {"id": visit.pk, "date": "2026-12-01", "host": "filature-roubaix"},
         "visitor": {"first_name": "Alice", "photo_url": None, "home_space": "Mutualab"},
         "allowance": {"network_left": 7, "host_left": 3},
-        "id_check_required": False, "offline": False, "flagged": False, "flag_reason": None,
+        "id_check_required": False,
+        "offline": False,
+        "flagged": False,
+        "flag_reason": None,
         "nonce": None,
     }
-    assert (visit.member, visit.host.slug, visit.home.slug) == (alice_pass.member,
-                                                                 "filature-roubaix", "mutualab")
+    assert (visit.member, visit.host.slug, visit.home.slug) == (
+        alice_pass.member,
+        "filature-roubaix",
+        "mutualab",
+    )
     assert visit.uses_allowance
 
 
 def test_every_scan_is_stored_with_device_and_server_times(clock, alice_pass, at_filature):
     at_filature.scan("nonsense")
-    at_filature.scan(rotating_credential(alice_pass),
-                     scanned_at="2026-12-01T08:59:50+01:00", nonce="n-1")
+    at_filature.scan(
+        rotating_credential(alice_pass), scanned_at="2026-12-01T08:59:50+01:00", nonce="n-1"
+    )
     refused, accepted = Scan.objects.order_by("id")
     assert (refused.decision, refused.reason, refused.pass_obj) == ("refused", "malformed", None)
     assert accepted.decision == "accepted" and accepted.pass_obj == alice_pass
@@ -95,8 +106,11 @@ def test_a_credential_signed_by_someone_else_has_a_bad_signature(clock, alice_pa
 def test_one_changed_character_is_refused(clock, alice_pass, at_filature):
     credential = rotating_credential(alice_pass)
     position = 60
-    changed = credential[:position] + ("A" if credential[position] != "A" else "B") + \
-        credential[position + 1:]
+    changed = (
+        credential[:position]
+        + ("A" if credential[position] != "A" else "B")
+        + credential[position + 1 :]
+    )
     body = at_filature.scan(changed).json()
     assert body["decision"] == "refused"
     assert body["reason"] in {"bad_signature", "malformed"}
@@ -110,15 +124,13 @@ def test_an_expired_credential_is_refused(clock, alice_pass, at_filature):
 
 def test_a_credential_from_the_future_is_not_yet_valid(clock, alice_pass, at_filature):
     later = int(NOW.timestamp()) + 600
-    credential = forge(alice_pass, issued=later, expires=later + 90,
-                       counter=codec.window_of(later))
+    credential = forge(alice_pass, issued=later, expires=later + 90, counter=codec.window_of(later))
     refused_with(at_filature.scan(credential), "not_yet_valid")
 
 
 def test_clock_skew_of_up_to_a_minute_is_tolerated(clock, alice_pass, at_filature):
     soon = int(NOW.timestamp()) + 45
-    credential = forge(alice_pass, issued=soon, expires=soon + 90,
-                       counter=codec.window_of(soon))
+    credential = forge(alice_pass, issued=soon, expires=soon + 90, counter=codec.window_of(soon))
     assert at_filature.scan(credential).json()["decision"] == "accepted"
 
 
@@ -166,8 +178,7 @@ def test_a_suspended_pass_is_refused(clock, alice_pass, camille, at_filature):
 
 
 def test_an_inactive_home_membership_is_refused(clock, alice_pass, at_filature):
-    Membership.objects.filter(pk=alice_pass.membership_id).update(
-        ends_on=dt.date(2026, 11, 30))
+    Membership.objects.filter(pk=alice_pass.membership_id).update(ends_on=dt.date(2026, 11, 30))
     refused_with(at_filature.scan(rotating_credential(alice_pass)), "membership_inactive")
 
 
@@ -181,8 +192,9 @@ def test_a_space_outside_the_network_is_refused(clock, alice_pass, verriere, sca
     refused_with(scanner.with_key(key).scan(rotating_credential(alice_pass)), "not_in_network")
 
 
-def test_a_full_host_refuses_more_network_visitors(clock, alice_pass, bob_pass, filature,
-                                                  at_filature):
+def test_a_full_host_refuses_more_network_visitors(
+    clock, alice_pass, bob_pass, filature, at_filature
+):
     NetworkSpace.objects.filter(space=filature).update(daily_visitor_capacity=1)
     assert at_filature.scan(rotating_credential(alice_pass)).json()["decision"] == "accepted"
     refused_with(at_filature.scan(rotating_credential(bob_pass)), "host_full")
@@ -197,19 +209,20 @@ def test_the_allowance_at_one_host_runs_out(clock, alice_pass, network, at_filat
         clock.move_to(NOW + dt.timedelta(days=day - 1))
         assert at_filature.scan(rotating_credential(alice_pass)).json()["decision"] == "accepted"
     clock.move_to(NOW + dt.timedelta(days=2))
-    body = refused_with(at_filature.scan(rotating_credential(alice_pass)),
-                        "allowance_exhausted")
+    body = refused_with(at_filature.scan(rotating_credential(alice_pass)), "allowance_exhausted")
     assert body["allowance"] == {"network_left": 6, "host_left": 0}
 
 
-def test_the_network_wide_allowance_runs_out_across_hosts(clock, alice_pass, network,
-                                                         at_filature, quai_key):
+def test_the_network_wide_allowance_runs_out_across_hosts(
+    clock, alice_pass, network, at_filature, quai_key
+):
     network.monthly_visits = 1
     network.save()
     assert at_filature.scan(rotating_credential(alice_pass)).json()["decision"] == "accepted"
     clock.move_to(NOW + dt.timedelta(days=1))
-    refused_with(partner_client(quai_key).scan(rotating_credential(alice_pass)),
-                 "allowance_exhausted")
+    refused_with(
+        partner_client(quai_key).scan(rotating_credential(alice_pass)), "allowance_exhausted"
+    )
 
 
 def test_the_allowance_starts_again_next_month(clock, alice_pass, network, at_filature):
@@ -231,8 +244,9 @@ def test_a_second_scan_the_same_day_is_already_checked_in_and_uses_nothing(
     assert second["allowance"] == first["allowance"] == {"network_left": 7, "host_left": 3}
 
 
-def test_already_checked_in_wins_over_an_allowance_used_up_since(clock, alice_pass, network,
-                                                                at_filature):
+def test_already_checked_in_wins_over_an_allowance_used_up_since(
+    clock, alice_pass, network, at_filature
+):
     network.monthly_visits = 1
     network.save()
     at_filature.scan(rotating_credential(alice_pass))
@@ -250,8 +264,9 @@ def test_the_local_day_decides_what_counts_as_the_same_day(clock, alice_pass, at
     assert not second["already_checked_in"]
 
 
-def test_a_scan_at_home_is_a_check_in_that_uses_no_allowance(clock, alice_pass, mutualab_key,
-                                                             scanner):
+def test_a_scan_at_home_is_a_check_in_that_uses_no_allowance(
+    clock, alice_pass, mutualab_key, scanner
+):
     body = scanner.with_key(mutualab_key).scan(rotating_credential(alice_pass)).json()
     assert body["decision"] == "accepted"
     assert body["allowance"] == {"network_left": 8, "host_left": 4}
@@ -263,8 +278,7 @@ def test_a_printed_card_is_accepted_online_with_an_id_check(clock, alice_pass, a
     assert body["decision"] == "accepted" and body["id_check_required"] is True
 
 
-def test_the_same_nonce_twice_records_one_scan_and_answers_the_same(clock, alice_pass,
-                                                                    at_filature):
+def test_the_same_nonce_twice_records_one_scan_and_answers_the_same(clock, alice_pass, at_filature):
     credential = rotating_credential(alice_pass)
     first = at_filature.scan(credential, nonce="tablet-1-0001").json()
     again = at_filature.scan(credential, nonce="tablet-1-0001").json()
@@ -273,14 +287,18 @@ def test_the_same_nonce_twice_records_one_scan_and_answers_the_same(clock, alice
 
 
 def test_a_partner_key_records_only_at_its_own_space(clock, alice_pass, at_filature, quai):
-    at_filature.post("/api/v1/scans/", {"credential": rotating_credential(alice_pass),
-                                        "host": quai.slug}, format="json")
+    at_filature.post(
+        "/api/v1/scans/",
+        {"credential": rotating_credential(alice_pass), "host": quai.slug},
+        format="json",
+    )
     assert Visit.objects.get().host.slug == "filature-roubaix"
     assert Scan.objects.get().host.slug == "filature-roubaix"
 
 
-def test_a_partner_key_reads_only_its_own_space_scans(clock, alice_pass, bob_pass, at_filature,
-                                                     quai_key):
+def test_a_partner_key_reads_only_its_own_space_scans(
+    clock, alice_pass, bob_pass, at_filature, quai_key
+):
     at_filature.scan(rotating_credential(alice_pass))
     partner_client(quai_key).scan(rotating_credential(bob_pass))
     listed = at_filature.get("/api/v1/scans/").json()["results"]
@@ -306,8 +324,9 @@ def test_a_revoked_partner_key_gets_401(clock, alice_pass, filature, scanner):
 
 
 def test_a_member_token_cannot_scan(clock, alice_pass, bob, api):
-    response = api.as_(bob).post("/api/v1/scans/",
-                                 {"credential": rotating_credential(alice_pass)}, format="json")
+    response = api.as_(bob).post(
+        "/api/v1/scans/", {"credential": rotating_credential(alice_pass)}, format="json"
+    )
     assert response.status_code == 403
 
 
