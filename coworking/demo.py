@@ -334,4 +334,148 @@ def demo_seed(today: dt.date | None = None) -> bool:
             bookings.append(Booking(resource=desk, member=alice, start=start, end=end))
             break
     Booking.objects.bulk_create(bookings, batch_size=1000)
+    _demo_network(rng, today, spaces, members_by_space, alice=alice, bob=bob)
     return True
+
+
+def _demo_network(rng, today, spaces, members_by_space, *, alice, bob) -> None:
+    """The ch'tipass network, a pass for every member, and three weeks of visits.
+
+    Counters are built from the visits so that allowances shown match what was used; alice and
+    bob keep visits left at every partner space this month.
+    """
+    from collections import Counter
+
+    from passes.models import (
+        AllowanceCounter,
+        HostDayCounter,
+        Network,
+        NetworkSpace,
+        Pass,
+        Scan,
+        Visit,
+    )
+
+    network = Network.objects.create(
+        slug="chtipass-metropole",
+        name="ch'tipass Métropole",
+        monthly_visits=8,
+        monthly_visits_per_host=4,
+        day_rate=Decimal("15.00"),
+    )
+    capacity = {
+        "mutualab": 15,
+        "filature-roubaix": 6,
+        "quai-tourcoing": 5,
+        "verriere-villeneuve": 5,
+    }
+    for slug, space in spaces.items():
+        NetworkSpace.objects.create(
+            network=network,
+            space=space,
+            daily_visitor_capacity=capacity[slug],
+            joined_on=today - dt.timedelta(days=400),
+        )
+    memberships = Membership.objects.filter(status=Membership.Status.ACTIVE).select_related("space")
+    passes = Pass.objects.bulk_create(
+        [Pass(network=network, membership=m, member_id=m.member_id) for m in memberships]
+    )
+    pass_of = {p.member_id: p for p in passes}
+    home_of = {m.member_id: m.space for m in memberships}
+
+    visits, network_used, host_used, host_day = [], Counter(), Counter(), Counter()
+    seen = set()
+    for offset in range(-21, 0):
+        day = today + dt.timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for host_slug, host in spaces.items():
+            for _ in range(rng.randint(1, capacity[host_slug])):
+                home_slug = rng.choice([slug for slug in spaces if slug != host_slug])
+                member = rng.choice(members_by_space[home_slug])
+                month = day.replace(day=1)
+                key = (member.pk, host.pk, day)
+                if key in seen or member.pk in {alice.pk, bob.pk} or member.pk not in pass_of:
+                    continue
+                if (
+                    network_used[(member.pk, month)] >= network.monthly_visits
+                    or host_used[(member.pk, host.pk, month)] >= network.monthly_visits_per_host
+                    or host_day[(host.pk, day)] >= capacity[host_slug]
+                ):
+                    continue
+                seen.add(key)
+                network_used[(member.pk, month)] += 1
+                host_used[(member.pk, host.pk, month)] += 1
+                host_day[(host.pk, day)] += 1
+                visits.append(
+                    Visit(
+                        member_id=member.pk,
+                        pass_obj=pass_of[member.pk],
+                        network=network,
+                        host=host,
+                        home=home_of[member.pk],
+                        date=day,
+                    )
+                )
+    # Alice already went to La Filature once this month; she and Bob have visits left.
+    first_of_month = today.replace(day=1)
+    if first_of_month < today:
+        visits.append(
+            Visit(
+                member_id=alice.pk,
+                pass_obj=pass_of[alice.pk],
+                network=network,
+                host=spaces["filature-roubaix"],
+                home=spaces["mutualab"],
+                date=first_of_month,
+            )
+        )
+        network_used[(alice.pk, first_of_month)] += 1
+        host_used[(alice.pk, spaces["filature-roubaix"].pk, first_of_month)] += 1
+        host_day[(spaces["filature-roubaix"].pk, first_of_month)] += 1
+    visits = Visit.objects.bulk_create(visits, batch_size=1000)
+    AllowanceCounter.objects.bulk_create(
+        [
+            AllowanceCounter(member_id=m, network=network, month=month, used=n)
+            for (m, month), n in network_used.items()
+        ]
+        + [
+            AllowanceCounter(member_id=m, network=network, month=month, host_id=h, used=n)
+            for (m, h, month), n in host_used.items()
+        ],
+        batch_size=1000,
+    )
+    HostDayCounter.objects.bulk_create(
+        [
+            HostDayCounter(network=network, host_id=h, date=day, used=n)
+            for (h, day), n in host_day.items()
+        ]
+    )
+    scans = []
+    for visit in visits:
+        moment = dt.datetime.combine(
+            visit.date, dt.time(8, 30 + rng.randint(0, 29)), tzinfo=visit.host.tz
+        )
+        scans.append(
+            Scan(
+                host=visit.host,
+                credential="CP1:(demo)",
+                pass_obj=visit.pass_obj,
+                scanned_at=moment,
+                received_at=moment,
+                decision="accepted",
+                visit=visit,
+            )
+        )
+        if rng.random() < 0.05:
+            scans.append(
+                Scan(
+                    host=visit.host,
+                    credential="CP1:(demo)",
+                    scanned_at=moment,
+                    received_at=moment,
+                    decision="refused",
+                    reason=rng.choice(["stale_code", "expired", "bad_signature"]),
+                )
+            )
+    Scan.objects.bulk_create(scans, batch_size=1000)

@@ -96,6 +96,8 @@ def signing_key_create(
         verify_until=sign_until + CARD_LIFETIME,
     )
     forget_cached_keys()
+    # Again once committed, or another process could reload the old list in between.
+    transaction.on_commit(forget_cached_keys)
     return key
 
 
@@ -114,6 +116,8 @@ def signing_key_rotate(
         pk=new_key.pk
     ).update(sign_until=switch)
     forget_cached_keys()
+    # Again once committed, or another process could reload the old list in between.
+    transaction.on_commit(forget_cached_keys)
     return new_key
 
 
@@ -121,6 +125,8 @@ def signing_key_compromised(*, kid: int) -> None:
     """Stop trusting a key at once: every credential it signed is refused (unknown_key)."""
     SigningKey.objects.filter(kid=kid).update(status=SigningKey.Status.COMPROMISED)
     forget_cached_keys()
+    # Again once committed, or another process could reload the old list in between.
+    transaction.on_commit(forget_cached_keys)
 
 
 # Scans verify against the registry on every request, so each process keeps it in memory. A

@@ -14,7 +14,7 @@ from spaces.selectors import is_co_manager
 
 from . import codec
 from .keys import CARD_LIFETIME, signing_key
-from .models import NetworkSpace, Pass, RevocationEvent
+from .models import Network, NetworkSpace, Pass, RevocationEvent
 
 
 class PassError(Exception):
@@ -58,6 +58,9 @@ def _change_status(
     if not reason.strip():
         raise PassError("reason_required", "Say why: it is kept in the audit log.")
     with transaction.atomic():
+        # Lock the network first: revocation events must commit in id order, or a scanner
+        # syncing `since=N` could miss an event numbered below N that committed late.
+        Network.objects.select_for_update().filter(pk=pass_obj.network_id).first()
         locked = Pass.objects.select_for_update().get(pk=pass_obj.pk)
         if locked.status not in allowed_from:
             raise PassError(

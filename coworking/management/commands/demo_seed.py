@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from coworking.demo import PASSWORD, demo_logins, demo_seed
@@ -10,6 +11,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not settings.DEMO_MODE:
             raise CommandError("Demo data is only created in demo mode (CHTIPASS_DEMO=1).")
+        call_command("signing_keys", "ensure", stdout=self.stdout)
         created = demo_seed()
         self.stdout.write("Demo data created." if created else "Demo data already present.")
         self.stdout.write(f"\nLogins (password for all: {PASSWORD}):")
