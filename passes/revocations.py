@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from typing import Any
 
 from django.db.models import Max
@@ -12,17 +11,13 @@ from django.utils import timezone
 
 from .keys import signing_key
 from .models import Network, Pass, RevocationEvent
+from .offline import REVOCATION_DOMAIN, canonical_json
 
 STATE_OF_ACTION = {
     RevocationEvent.Action.REVOKE: "revoked",
     RevocationEvent.Action.SUSPEND: "suspended",
     RevocationEvent.Action.REINSTATE: "reinstated",
 }
-
-
-def canonical_json(payload: dict[str, Any]) -> bytes:
-    """The exact bytes that are signed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def revocation_list(
@@ -57,5 +52,5 @@ def revocation_list(
         "reinstated": sorted(pk for pk, state in changes.items() if state == "reinstated"),
     }
     key, private_key = signing_key(now)
-    signature = private_key.sign(b"CP1-RL" + canonical_json(payload))
+    signature = private_key.sign(REVOCATION_DOMAIN + canonical_json(payload))
     return {"payload": payload, "kid": key.kid, "signature": base64.b64encode(signature).decode()}
