@@ -93,9 +93,11 @@ class BatchResultSerializer(serializers.Serializer):
 
 
 class PartnerKeySerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="prefix", read_only=True)
+
     class Meta:
         model = PartnerKey
-        fields = ["id", "name", "prefix", "created", "revoked", "last_used_at"]
+        fields = ["id", "name", "prefix", "created", "expiry_date", "revoked", "last_used_at"]
         read_only_fields = fields
 
 

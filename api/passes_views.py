@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from passes import codec
 from passes.keys import published_keys
 from passes.models import Network, NetworkSpace, PartnerKey, Pass, Scan, Visit
+from passes.partner_keys import partner_key_create, partner_key_revoke
 from passes.qr import qr_png, qr_svg
 from passes.revocations import revocation_list
 from passes.scanning import ScanRequest, scan_batch, scan_record
@@ -277,8 +278,8 @@ class PartnerKeyViewSet(
 ):
     serializer_class = s.PartnerKeySerializer
     pagination_class = None
-    # The library's ids are "<prefix>.<hash>": the router's default `[^/.]+` would never match.
-    lookup_value_regex = r"[^/]+"
+    # Keys are named by their public prefix: their pk embeds the stored hash.
+    lookup_field = "prefix"
 
     def space_queryset(self, space: Space) -> QuerySet[PartnerKey]:
         return PartnerKey.objects.filter(space=space).order_by("-created")
@@ -289,21 +290,12 @@ class PartnerKeyViewSet(
     def create(self, request, slug=None):
         data = s.PartnerKeyCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        partner_key, key = PartnerKey.objects.create_key(
-            name=data.validated_data["name"], space=self.space(), created_by=request.user
-        )
-        from coworking.audit import audit_record
-
-        audit_record(
-            actor=request.user,
-            action="partner_key.create",
-            target=partner_key,
-            space_id=self.space().pk,
-            detail={"prefix": partner_key.prefix},
+        partner_key, key = partner_key_create(
+            space=self.space(), name=data.validated_data["name"], actor=request.user
         )
         return Response(
             {
-                "id": partner_key.pk,
+                "id": partner_key.prefix,
                 "name": partner_key.name,
                 "prefix": partner_key.prefix,
                 "key": key,
@@ -312,18 +304,8 @@ class PartnerKeyViewSet(
         )
 
     @extend_schema(responses={204: OpenApiResponse(description="Revoked.")})
-    def destroy(self, request, slug=None, pk=None):
-        from coworking.audit import audit_record
-
-        partner_key = self.get_object()
-        partner_key.revoked = True
-        partner_key.save(update_fields=["revoked"])
-        audit_record(
-            actor=request.user,
-            action="partner_key.revoke",
-            target=partner_key,
-            space_id=self.space().pk,
-        )
+    def destroy(self, request, slug=None, prefix=None):
+        partner_key_revoke(partner_key=self.get_object(), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -16,12 +16,15 @@ def audit_record(
     target: models.Model,
     space_id: int | None = None,
     detail: dict[str, Any] | None = None,
+    target_id: str | None = None,
 ) -> AuditEntry:
+    """`target_id` names the target when its pk does not fit or should not be copied (a partner
+    key's pk embeds its hash: the audit row keeps its public prefix)."""
     return AuditEntry.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
         target_type=target._meta.label_lower,
-        target_id=str(target.pk),
+        target_id=target_id if target_id is not None else str(target.pk),
         space_id=space_id,
         detail=detail or {},
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from coworking.audit import audit_record
 from coworking.models import Member
@@ -20,9 +21,18 @@ from .models import Network, NetworkSpace, Pass, RevocationEvent
 class PassError(Exception):
     """A pass operation was refused; `code` is stable and machine-readable."""
 
-    def __init__(self, code: str, message: str = "") -> None:
+    MESSAGES = {
+        "forbidden": _("Seul·es les co-gérant·es du lieu d'origine peuvent modifier ce pass."),
+        "reason_required": _("Indiquez un motif : il est gardé dans le journal."),
+        "invalid_transition": _("Impossible depuis l'état actuel du pass."),
+        "not_in_network": _("Le lieu d'origine ne fait pas partie de ce réseau."),
+        "membership_inactive": _("Seule une adhésion active donne droit à un ch'tipass."),
+        "pass_exists": _("Ce membre a déjà un ch'tipass dans ce réseau."),
+    }
+
+    def __init__(self, code: str, message: str | None = None) -> None:
         self.code = code
-        self.message = message or code
+        self.message = str(message or self.MESSAGES.get(code, code))
         super().__init__(f"{code}: {self.message}")
 
 
@@ -31,21 +41,30 @@ ROTATING_LIFETIME = dt.timedelta(seconds=codec.WINDOW_SECONDS * 3)
 MAX_PRELOADED_WINDOWS = 24 * 60 * 2  # one day of 30-second windows
 
 
-@transaction.atomic
-def pass_issue(*, membership: Membership, network, actor: Member | None = None) -> Pass:
-    """Issue the member's ch'tipass in `network` from their home membership."""
+def pass_issue_check(*, membership: Membership, network) -> None:
+    """Raise the PassError that issuing would meet (nothing is written)."""
     if not NetworkSpace.objects.filter(network=network, space_id=membership.space_id).exists():
-        raise PassError("not_in_network", "The home space is not in this network.")
+        raise PassError("not_in_network")
     if membership.status != Membership.Status.ACTIVE:
-        raise PassError("membership_inactive", "Only an active membership gets a pass.")
+        raise PassError("membership_inactive")
     existing = Pass.objects.filter(member_id=membership.member_id, network=network).exclude(
         status=Pass.Status.REVOKED
     )
     if existing.exists():
-        raise PassError("pass_exists", "This member already holds a pass in this network.")
-    issued = Pass.objects.create(
-        network=network, membership=membership, member_id=membership.member_id
-    )
+        raise PassError("pass_exists")
+
+
+@transaction.atomic
+def pass_issue(*, membership: Membership, network, actor: Member | None = None) -> Pass:
+    """Issue the member's ch'tipass in `network` from their home membership."""
+    pass_issue_check(membership=membership, network=network)
+    try:
+        with transaction.atomic():
+            issued = Pass.objects.create(
+                network=network, membership=membership, member_id=membership.member_id
+            )
+    except IntegrityError:  # issued concurrently: the unique constraint decided
+        raise PassError("pass_exists") from None
     audit_record(actor=actor, action="pass.issue", target=issued, space_id=membership.space_id)
     return issued
 
@@ -54,18 +73,16 @@ def _change_status(
     pass_obj: Pass, *, status: str, action: str, actor: Member, reason: str, allowed_from: set[str]
 ) -> Pass:
     if not is_co_manager(actor, pass_obj.membership.space_id):
-        raise PassError("forbidden", "Only co-managers of the home space change a pass.")
+        raise PassError("forbidden")
     if not reason.strip():
-        raise PassError("reason_required", "Say why: it is kept in the audit log.")
+        raise PassError("reason_required")
     with transaction.atomic():
         # Lock the network first: revocation events must commit in id order, or a scanner
         # syncing `since=N` could miss an event numbered below N that committed late.
         Network.objects.select_for_update().filter(pk=pass_obj.network_id).first()
         locked = Pass.objects.select_for_update().get(pk=pass_obj.pk)
         if locked.status not in allowed_from:
-            raise PassError(
-                "invalid_transition", f"A {locked.status} pass cannot be changed this way."
-            )
+            raise PassError("invalid_transition")
         locked.status = status
         locked.status_changed_at = timezone.now()
         locked.status_reason = reason
