@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -19,19 +20,21 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1")
-        keyword, _, key = header.partition(" ")
+        keyword, _separator, key = header.partition(" ")
         if keyword != KEYWORD:
             return None
         key = key.strip()
         if not key:
-            raise exceptions.AuthenticationFailed("Clé de lecteur absente.")
+            raise exceptions.AuthenticationFailed(_("Clé de lecteur absente."))
         try:
             partner_key = PartnerKey.objects.get_from_key(key)
         except PartnerKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed("Clé de lecteur inconnue ou révoquée.") from None
+            raise exceptions.AuthenticationFailed(
+                _("Clé de lecteur inconnue ou révoquée.")
+            ) from None
         # `get_from_key` checks the hash and `revoked`, not the expiry date set in the admin.
         if partner_key.has_expired:
-            raise exceptions.AuthenticationFailed("Clé de lecteur expirée.")
+            raise exceptions.AuthenticationFailed(_("Clé de lecteur expirée."))
         now = timezone.now()
         last_used = partner_key.last_used_at
         if last_used is None or (now - last_used).total_seconds() > LAST_USED_PRECISION:

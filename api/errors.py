@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -75,7 +76,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = first if first not in {"invalid", "required", "null", "blank"} else "invalid"
         return error_response(
             code,
-            "Données invalides.",
+            _("Données invalides."),
             response.status_code,
             _flatten(fields),
             dict(response.headers),

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -58,7 +59,7 @@ def _expires_at(credential: str | None) -> dt.datetime | None:
 def _my_pass(request) -> Pass:
     pass_obj = current_pass(request.user)
     if pass_obj is None:
-        raise NotFound("Vous n'avez pas de ch'tipass.")
+        raise NotFound(_("Vous n'avez pas de ch'tipass."))
     return pass_obj
 
 
@@ -84,9 +85,11 @@ class MyPassView(APIView):
         try:
             windows = int(request.query_params.get("windows", "0") or 0)
         except ValueError:
-            raise ValidationError({"windows": ["Nombre entier attendu."]}, code="invalid") from None
+            raise ValidationError(
+                {"windows": [_("Nombre entier attendu.")]}, code="invalid"
+            ) from None
         if windows < 0:
-            raise ValidationError({"windows": ["Nombre positif attendu."]}, code="invalid")
+            raise ValidationError({"windows": [_("Nombre positif attendu.")]}, code="invalid")
         usable = pass_obj.status == Pass.Status.ACTIVE
         credentials = (
             credential_rotating(pass_obj, now=now, windows=max(windows, 1)) if usable else []
@@ -125,7 +128,9 @@ class MyPassQRView(APIView):
     def get(self, request):
         pass_obj = _my_pass(request)
         if pass_obj.status != Pass.Status.ACTIVE:
-            raise PermissionDenied(f"Ch'tipass {pass_obj.get_status_display()}.")
+            raise PermissionDenied(
+                _("Ch'tipass %(state)s.") % {"state": pass_obj.get_status_display()}
+            )
         text = credential_static(pass_obj) if self.static else credential_rotating(pass_obj)[0][1]
         if self.image_format == "png":
             return HttpResponse(
@@ -249,10 +254,10 @@ class RevocationListView(APIView):
         slug = request.query_params.get("network")
         network = (networks.filter(slug=slug) if slug else networks).order_by("id").first()
         if network is None:
-            raise NotFound("Aucun réseau pour ce lecteur.")
+            raise NotFound(_("Aucun réseau pour ce lecteur."))
         since = request.query_params.get("since")
         if since not in (None, "") and not since.isdigit():
-            raise ValidationError({"since": ["Nombre entier attendu."]}, code="invalid")
+            raise ValidationError({"since": [_("Nombre entier attendu.")]}, code="invalid")
         return Response(revocation_list(network, since=int(since) if since else None))
 
 

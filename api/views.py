@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -53,7 +54,7 @@ class TokenView(APIView):
         if member is None:
             return error_response(
                 "invalid_credentials",
-                "E-mail ou mot de passe incorrect.",
+                _("E-mail ou mot de passe incorrect."),
                 status.HTTP_401_UNAUTHORIZED,
                 headers={"WWW-Authenticate": "Token"},
             )

@@ -39,7 +39,7 @@ class MemberManager(BaseUserManager["Member"]):
 class Member(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("adresse e-mail"), unique=True)
     first_name = models.CharField(_("prénom"), max_length=150)
-    last_name = models.CharField(_("nom"), max_length=150, blank=True)
+    last_name = models.CharField(_("nom de famille"), max_length=150, blank=True)
     photo = models.ImageField(_("photo"), upload_to="members/", blank=True)
     language = models.CharField(
         _("langue"), max_length=8, default="fr", choices=[("fr", "Français"), ("en", "English")]
@@ -91,7 +91,7 @@ class Member(AbstractBaseUser, PermissionsMixin):
 class AuditEntry(models.Model):
     """Who did what, when, to which object: every write that matters leaves one."""
 
-    at = models.DateTimeField(_("le"), default=timezone.now, db_index=True)
+    at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         Member,
         on_delete=models.SET_NULL,

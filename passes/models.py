@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from rest_framework_api_key.models import AbstractAPIKey
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from spaces.models import Membership, Space
 
@@ -144,8 +144,16 @@ class SigningKey(models.Model):
         return self.status == self.Status.ACTIVE and self.not_before <= moment < self.sign_until
 
 
+class PartnerKeyManager(BaseAPIKeyManager):
+    def get_usable_keys(self) -> models.QuerySet:
+        # Every scan reads the key's space: fetch it with the key.
+        return super().get_usable_keys().select_related("space")
+
+
 class PartnerKey(AbstractAPIKey):
     """A scanner's API key: it acts for its own space only. Stored hashed by the library."""
+
+    objects = PartnerKeyManager()
 
     space = models.ForeignKey(
         Space, on_delete=models.CASCADE, related_name="partner_keys", verbose_name=_("lieu")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from coworking.models import Member
@@ -77,21 +77,6 @@ class ScanRequest:
     scanned_by: Member | None = None
 
 
-def _consume(queryset, limit: int) -> bool:
-    """Add one use if the counter is under `limit` (None: no limit): one conditional UPDATE."""
-    if limit is None:
-        return queryset.update(used=F("used") + 1) == 1
-    return queryset.filter(used__lt=limit).update(used=F("used") + 1) == 1
-
-
-def _counter(model, **lookup):
-    try:
-        with transaction.atomic():
-            return model.objects.get_or_create(**lookup)[0]
-    except IntegrityError:  # created concurrently: it exists now
-        return model.objects.get(**lookup)
-
-
 def _allowance(pass_obj: Pass, host: Space, day: dt.date) -> dict[str, int]:
     network = pass_obj.network
     used = dict(
@@ -105,30 +90,48 @@ def _allowance(pass_obj: Pass, host: Space, day: dt.date) -> dict[str, int]:
 
 
 def _admit(
-    request: ScanRequest, pass_obj: Pass, day: dt.date, *, force: bool, flag_reason: str = ""
+    request: ScanRequest,
+    pass_obj: Pass,
+    link: NetworkSpace | None,
+    day: dt.date,
+    *,
+    force: bool,
+    flag_reason: str = "",
 ) -> Visit:
-    """Capacity and allowance, then the Visit; `force` (offline acceptances) skips the limits."""
-    host, network = request.host, pass_obj.network
-    link = NetworkSpace.objects.filter(network=network, space=host).first()
-    capacity = None if force else link.daily_visitor_capacity
-    per_host = None if force else network.monthly_visits_per_host
-    per_network = None if force else network.monthly_visits
+    """Capacity and allowance, then the Visit. The caller's savepoint undoes all on refusal.
+
+    Each limit is one conditional UPDATE: under concurrency the database, not a read made
+    earlier, decides. `force` (an offline acceptance) counts the visit without limits.
+    """
+    host, network, member_id = request.host, pass_obj.network, pass_obj.member_id
     month = month_start(day)
-    host_day = _counter(HostDayCounter, network=network, host=host, date=day)
-    if not _consume(HostDayCounter.objects.filter(pk=host_day.pk), capacity):
+    # Counters start at zero: create the missing ones, one statement per table.
+    HostDayCounter.objects.bulk_create(
+        [HostDayCounter(network=network, host=host, date=day)], ignore_conflicts=True
+    )
+    AllowanceCounter.objects.bulk_create(
+        [
+            AllowanceCounter(member_id=member_id, network=network, month=month, host=None),
+            AllowanceCounter(member_id=member_id, network=network, month=month, host=host),
+        ],
+        ignore_conflicts=True,
+    )
+    host_day = HostDayCounter.objects.filter(network=network, host=host, date=day)
+    allowance = AllowanceCounter.objects.filter(member_id=member_id, network=network, month=month)
+    if force:
+        allowance = allowance.filter(Q(host__isnull=True) | Q(host=host))
+    else:
+        host_day = host_day.filter(used__lt=link.daily_visitor_capacity)
+        allowance = allowance.filter(
+            Q(host__isnull=True, used__lt=network.monthly_visits)
+            | Q(host=host, used__lt=network.monthly_visits_per_host)
+        )
+    if host_day.update(used=F("used") + 1) != 1:
         raise Refusal("host_full")
-    whole = _counter(
-        AllowanceCounter, member_id=pass_obj.member_id, network=network, month=month, host=None
-    )
-    at_host = _counter(
-        AllowanceCounter, member_id=pass_obj.member_id, network=network, month=month, host=host
-    )
-    if not _consume(AllowanceCounter.objects.filter(pk=whole.pk), per_network):
-        raise Refusal("allowance_exhausted")
-    if not _consume(AllowanceCounter.objects.filter(pk=at_host.pk), per_host):
+    if allowance.update(used=F("used") + 1) != 2:  # network-wide and at this host
         raise Refusal("allowance_exhausted")
     return Visit.objects.create(
-        member_id=pass_obj.member_id,
+        member_id=member_id,
         pass_obj=pass_obj,
         network=network,
         host=host,
@@ -190,10 +193,12 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
         outcome.reason = "membership_inactive"
         return outcome
     is_home = host.pk == home.pk
-    if (
-        not is_home
-        and not NetworkSpace.objects.filter(network_id=pass_obj.network_id, space=host).exists()
-    ):
+    link = (
+        None
+        if is_home
+        else NetworkSpace.objects.filter(network_id=pass_obj.network_id, space=host).first()
+    )
+    if not is_home and link is None:
         outcome.reason = "not_in_network"
         return outcome
     # Already here today: accepted again, nothing more is used.
@@ -216,7 +221,7 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
     # 9–10. Capacity and allowance, then the Visit, all or nothing.
     try:
         with transaction.atomic():
-            outcome.visit = _admit(request, pass_obj, day, force=False)
+            outcome.visit = _admit(request, pass_obj, link, day, force=False)
     except Refusal as refusal:
         outcome.reason = refusal.reason
         return outcome
@@ -251,7 +256,7 @@ def _flag_offline_acceptance(request: ScanRequest, outcome: Outcome, moment: dt.
             flag_reason=reason,
         )
     else:
-        outcome.visit = _admit(request, pass_obj, day, force=True, flag_reason=reason)
+        outcome.visit = _admit(request, pass_obj, None, day, force=True, flag_reason=reason)
     outcome.decision = "accepted"
 
 
