@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -144,13 +145,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and Celery -----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # A Redis outage must not turn requests into errors: the cache (throttling, key registry
+    # version) then answers "miss" and the product keeps working (SPEC §3, issue 4).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "chtipass",
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+            },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -163,7 +172,33 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Every countdown stays well below this; see FACTS.md on redelivery.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY = False  # a request never waits on a broker that is down
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE = {
+    # SPEC §3: the monthly usage summaries, on the 1st at 07:00 Europe/Paris (CELERY_TIMEZONE).
+    "monthly-summaries": {
+        "task": "coworking.monthly_summaries_run",
+        "schedule": crontab(minute=0, hour=7, day_of_month=1),
+    },
+    # Work that could not be queued (broker down) is picked up from the database.
+    "outbox-sweep": {
+        "task": "coworking.outbox_sweep",
+        "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 60)),
+    },
+    "summaries-resume": {"task": "coworking.summaries_resume", "schedule": 300.0},
+    "beat-heartbeat": {"task": "coworking.beat_heartbeat", "schedule": 60.0},
+}
+# The sweep leaves rows this young to their own after-commit enqueue.
+OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 30)
+# A summary being built is another worker's for this long; after it, it was lost and is retried.
+SUMMARY_CLAIM_LEASE_SECONDS = env_int("SUMMARY_CLAIM_LEASE_SECONDS", 300)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "coworking.Member"
@@ -201,6 +236,7 @@ STORAGES = {
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "emails"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")

@@ -6,3 +6,6 @@ class SpacesConfig(AppConfig):
     name = "spaces"
     verbose_name = _("Lieux et réservations")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import notifications  # noqa: F401 - registers the outbox handlers

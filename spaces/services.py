@@ -12,6 +12,7 @@ from coworking.audit import audit_record
 from coworking.models import Member
 
 from .models import Booking, BookingSeries, Membership, Resource, TrainingRecord
+from .notifications import booking_notify
 from .rules import SLOT_MINUTES, BookingError, BookingRules
 from .schedule import desk_periods, is_closed_on, open_intervals
 from .selectors import current_membership, is_co_manager
@@ -204,6 +205,8 @@ def booking_create(
                 created_by=actor,
             )
         )
+        if series is None:  # a series sends one email for all its occurrences
+            booking_notify(booking, "confirmed")
         if actor.pk != member.pk:
             audit_record(
                 actor=actor,
@@ -293,6 +296,7 @@ def booking_cancel(*, booking: Booking, actor: Member, now: dt.datetime | None =
         booking.cancelled_at = now
         booking.cancelled_by = actor
         booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        booking_notify(booking, "cancelled")
         if booking.member_id != actor.pk:
             audit_record(
                 actor=actor,

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -15,62 +11,17 @@ from django.db import connection
 
 from coworking.tasks import ping
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def worker_environment() -> dict[str, str]:
-    """The worker must use the test database that pytest-django created, not the main one."""
-    env = {**os.environ}
-    if url := env.get("DATABASE_URL"):
-        parts = urlsplit(url)
-        env["DATABASE_URL"] = urlunsplit(
-            parts._replace(path="/" + connection.settings_dict["NAME"])
-        )
-    return env
-
-
-@pytest.fixture
-def celery_worker_queue(django_db_setup):
-    """A real worker process on a private queue (only when a broker is configured)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        yield None
-        return
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "coworking",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=worker_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield queue
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+from .processes import app_environment, celery_worker
 
 
 @pytest.mark.django_db
-def test_a_task_round_trips_through_the_configured_broker(celery_worker_queue):
-    options = {"queue": celery_worker_queue} if celery_worker_queue else {}
-    result = ping.apply_async(**options).get(timeout=60)
+def test_a_task_round_trips_through_the_configured_broker(tmp_path):
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        assert ping.delay().get(timeout=10) == {"pong": "ok", "database": connection.vendor}
+        return
+    queue = f"test-{uuid.uuid4().hex[:8]}"  # a private queue: no other test's leftovers
+    with celery_worker(app_environment(), tmp_path / "worker.log", queue=queue):
+        result = ping.apply_async(queue=queue).get(timeout=60)
     assert result == {"pong": "ok", "database": connection.vendor}
 
 
