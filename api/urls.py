@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import passes_views, views
+from . import passes_views, usage_views, views
 
 router = DefaultRouter(trailing_slash=True)
 router.register("spaces", views.SpaceViewSet, basename="space")
@@ -42,6 +42,12 @@ urlpatterns = [
         passes_views.RevocationListView.as_view(),
         name="network-revocations",
     ),
+    path(
+        "network/settlement/",
+        usage_views.NetworkSettlementView.as_view(),
+        name="network-settlement",
+    ),
+    path("spaces/<slug:slug>/usage/", usage_views.SpaceUsageView.as_view(), name="space-usage"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include(router.urls)),

@@ -1,0 +1,219 @@
+"""Usage review for co-managers: a space's monthly figures and the network settlement, as JSON
+or CSV (`?format=csv`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from coworking.usage import space_usage
+from passes.models import Network
+from passes.settlement import network_settlement
+from spaces.models import Space
+from spaces.selectors import co_managed_space_ids
+
+from .authentication import PartnerKeyAuthentication
+from .permissions import co_manages
+from .renderers import CSVRenderer
+
+
+class MonthQuerySerializer(serializers.Serializer):
+    month = serializers.RegexField(
+        r"^\d{4}-\d{2}$",
+        error_messages={"invalid": gettext_lazy("Mois attendu au format AAAA-MM.")},
+    )
+
+    def validate_month(self, value: str) -> dt.date:
+        try:
+            return dt.date(int(value[:4]), int(value[5:]), 1)
+        except ValueError:
+            raise serializers.ValidationError(
+                _("Mois attendu au format AAAA-MM."), code="invalid"
+            ) from None
+
+
+class IsCoManager(IsAuthenticated):
+    """A member who co-manages at least one space (partner keys are not members)."""
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and bool(co_managed_space_ids(request.user))
+
+
+def _month(request) -> dt.date:
+    query = MonthQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data["month"]
+
+
+def _with_decimal_strings(data: Any) -> Any:
+    """Amounts as "45.00", as DRF writes decimal fields, rather than as floats."""
+    if isinstance(data, Decimal):
+        return str(data)
+    if isinstance(data, dict):
+        return {key: _with_decimal_strings(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_with_decimal_strings(value) for value in data]
+    return data
+
+
+class CSVExportView(APIView):
+    """JSON by default, CSV rows with `?format=csv`; errors are always the JSON error shape."""
+
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+    # Figures are for co-managers: a scanner's partner key is not even an identity here.
+    authentication_classes = [
+        auth
+        for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES
+        if not issubclass(auth, PartnerKeyAuthentication)
+    ]
+
+    def respond(self, data: dict[str, Any], rows: list[list[Any]], filename: str) -> Response:
+        if isinstance(self.request.accepted_renderer, CSVRenderer):
+            return Response(
+                rows, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+            )
+        return Response(_with_decimal_strings(data))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400 and isinstance(
+            getattr(request, "accepted_renderer", None), CSVRenderer
+        ):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+MONTH = OpenApiParameter(
+    "month", OpenApiTypes.STR, required=True, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM"
+)
+FORMAT = OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"])
+JSON_OR_CSV = {
+    (200, "application/json"): OpenApiTypes.OBJECT,
+    (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="A CSV attachment."),
+}
+
+
+def usage_rows(usage: dict[str, Any]) -> list[list[Any]]:
+    """One row per resource, the totals, then the visits, the balances and active members."""
+    bookings, visits = usage["bookings"], usage["visits"]
+    figures = ("bookings", "booked_hours", "open_hours", "occupancy")
+    rows: list[list[Any]] = [
+        [
+            _("Ressource"),
+            _("Type"),
+            _("Réservations"),
+            _("Heures réservées"),
+            _("Heures d'ouverture"),
+            _("Taux d'occupation"),
+        ],
+        *([r["name"], r["kind"], *(r[f] for f in figures)] for r in bookings["resources"]),
+        [_("Total"), "", *(bookings["totals"][f] for f in figures)],
+        [],
+        [_("Visites"), _("Lieu"), _("Nombre")],
+        *([_("accueillies"), home, n] for home, n in visits["visits_hosted_by_home"].items()),
+        *([_("faites ailleurs"), host, n] for host, n in visits["visits_made_by_host"].items()),
+        [_("passages au lieu d'origine"), "", visits["home_check_ins"]],
+        [_("à vérifier"), "", visits["flagged_visits"]],
+        [_("visiteurs distincts"), "", visits["distinct_visitors"]],
+        [],
+        [_("Réseau"), _("Lieu"), _("Accueillies"), _("Faites"), _("Solde (EUR)")],
+        *(
+            [line["network"], line["space"], line["hosted"], line["made"], line["balance"]]
+            for line in usage["settlement"]
+        ),
+        [],
+        [_("Membres actifs"), usage["distinct_active_members"]],
+    ]
+    return rows
+
+
+def settlement_rows(settlement: dict[str, Any]) -> list[list[Any]]:
+    """The matrix (hosts in rows, homes in columns), then each space's balance, then the pairs."""
+    slugs, matrix = settlement["spaces"], settlement["matrix"]
+    return [
+        [_("Accueil / origine"), *slugs],
+        *(
+            [host, *(matrix[host][home]["count"] if home != host else "" for home in slugs)]
+            for host in slugs
+        ),
+        [],
+        [_("Lieu"), _("Accueillies"), _("Faites"), _("Solde (EUR)")],
+        *(
+            [slug, balance["hosted"], balance["made"], balance["balance"]]
+            for slug, balance in settlement["balances"].items()
+        ),
+        [],
+        [_("Lieu A"), _("Lieu B"), _("A a accueilli B"), _("B a accueilli A"), _("Net (EUR)")],
+        *(
+            [pair["a"], pair["b"], pair["a_hosted_b"], pair["b_hosted_a"], pair["net"]]
+            for pair in settlement["pairs"]
+        ),
+    ]
+
+
+class SpaceUsageView(CSVExportView):
+    """A space's month for its co-managers: bookings, occupancy, visits, balances."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH),
+            MONTH,
+            FORMAT,
+        ],
+        responses=JSON_OR_CSV,
+    )
+    def get(self, request, slug: str):
+        space = get_object_or_404(Space, slug=slug)
+        if not co_manages(request, space):
+            raise NotFound()
+        usage = space_usage(space, _month(request))
+        return self.respond(usage, usage_rows(usage), f"usage-{space.slug}-{usage['month']}.csv")
+
+
+class NetworkSettlementView(CSVExportView):
+    """Who owes whom in a network that a space of the co-manager belongs to."""
+
+    permission_classes = [IsCoManager]
+
+    @extend_schema(
+        parameters=[
+            MONTH,
+            OpenApiParameter(
+                "network",
+                OpenApiTypes.STR,
+                description="Slug; by default the first network of a space you co-manage.",
+            ),
+            FORMAT,
+        ],
+        responses=JSON_OR_CSV,
+    )
+    def get(self, request):
+        networks = (
+            Network.objects.filter(members__space_id__in=co_managed_space_ids(request.user))
+            .distinct()
+            .order_by("id")
+        )
+        slug = request.query_params.get("network")
+        network = (networks.filter(slug=slug) if slug else networks).first()
+        if network is None:
+            raise NotFound(_("Aucun réseau pour vos lieux."))
+        settlement = network_settlement(network, _month(request))
+        return self.respond(
+            settlement,
+            settlement_rows(settlement),
+            f"settlement-{network.slug}-{settlement['month']}.csv",
+        )
