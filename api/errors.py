@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -81,7 +82,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             _flatten(fields),
             dict(response.headers),
         )
-    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    # A plain str: an ErrorDetail is a str subclass that non-JSON renderers (the schema's YAML)
+    # would write out as an object.
+    detail = str(exc.detail)
     code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
     headers = {
         k: v
@@ -89,3 +92,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         if k in {"Retry-After", "WWW-Authenticate", "Allow"}
     }
     return error_response(code, detail, response.status_code, headers=headers)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 for a URL that no route matches (e.g. `/api/v1/bookings/1.5/`): under
+    /api/, the error shape too, rather than an HTML page that API clients cannot read."""
+    if request.path.startswith("/api/"):
+        detail = str(exceptions.NotFound.default_detail)
+        return JsonResponse({"code": "not_found", "detail": detail, "fields": {}}, status=404)
+    return page_not_found(request, exception)

@@ -139,6 +139,8 @@ class PassActionSerializer(serializers.Serializer):
 
 class ScanSerializer(serializers.ModelSerializer):
     host = serializers.CharField(source="host.slug", read_only=True)
+    # Empty for an accepted scan: read-only model fields lose `blank`, so the schema must be told.
+    reason = serializers.ChoiceField(choices=Scan.Reason.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Scan

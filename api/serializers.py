@@ -28,6 +28,7 @@ class ClosureSerializer(serializers.ModelSerializer):
     class Meta:
         model = Closure
         fields = ["starts_on", "ends_on", "reason", "resource"]
+        read_only_fields = fields
 
 
 class NetworkRulesSerializer(serializers.Serializer):
@@ -39,7 +40,22 @@ class NetworkRulesSerializer(serializers.Serializer):
     daily_visitor_capacity = serializers.IntegerField()
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "example": "13:00:00"}
+)
+class WallClockTimeField(serializers.TimeField):
+    """A time of day in the space's own timezone, without UTC offset: not the OpenAPI `time`
+    format, which is RFC 3339's `full-time` and requires one."""
+
+
 class SpaceSerializer(serializers.ModelSerializer):
+    half_day_split = WallClockTimeField(
+        read_only=True, help_text=_("Heure locale qui sépare le matin de l'après-midi.")
+    )
+    # Read-only model fields lose `blank`: without it, the schema would refuse the "" that a
+    # space without a website or contact e-mail returns.
+    email = serializers.EmailField(read_only=True, allow_blank=True)
+    website = serializers.URLField(read_only=True, allow_blank=True)
     booking_rules = serializers.SerializerMethodField()
     networks = NetworkRulesSerializer(source="network_links", many=True, read_only=True)
 
@@ -57,6 +73,8 @@ class SpaceSerializer(serializers.ModelSerializer):
             "booking_rules",
             "networks",
         ]
+        # Model serializers describe what comes back; clients write through request serializers.
+        read_only_fields = fields
 
     def get_booking_rules(self, space: Space) -> dict[str, int]:
         return {
@@ -80,7 +98,13 @@ class SpaceDetailSerializer(SpaceSerializer):
 
 
 class ResourceSerializer(serializers.ModelSerializer):
-    training = serializers.CharField(source="training.name", default=None, read_only=True)
+    # "" for rooms and machines (read-only model fields lose `blank`, hence the declaration).
+    desk_type = serializers.ChoiceField(
+        choices=Resource.DeskType.choices, read_only=True, allow_blank=True
+    )
+    training = serializers.CharField(
+        source="training.name", default=None, read_only=True, allow_null=True
+    )
     rules = serializers.SerializerMethodField()
 
     class Meta:
@@ -97,6 +121,7 @@ class ResourceSerializer(serializers.ModelSerializer):
             "opening_hours",
             "rules",
         ]
+        read_only_fields = fields
 
     def get_rules(self, resource: Resource) -> dict:
         from spaces.rules import SLOT_MINUTES, BookingRules
@@ -115,7 +140,7 @@ class ResourceSerializer(serializers.ModelSerializer):
 class MembershipSerializer(serializers.ModelSerializer):
     space = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     space_name = serializers.CharField(source="space.name", read_only=True)
-    plan = serializers.CharField(source="plan.name", default=None, read_only=True)
+    plan = serializers.CharField(source="plan.name", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Membership

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -14,7 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
@@ -48,8 +49,11 @@ class TokenView(APIView):
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # The HttpRequest, not DRF's wrapper, so that django-axes can mark a lockout on it.
         member = authenticate(
-            request, username=data.validated_data["email"], password=data.validated_data["password"]
+            request._request,
+            username=data.validated_data["email"],
+            password=data.validated_data["password"],
         )
         if member is None:
             return error_response(
@@ -58,6 +62,8 @@ class TokenView(APIView):
                 status.HTTP_401_UNAUTHORIZED,
                 headers={"WWW-Authenticate": "Token"},
             )
+        # A token is a login: last_login is updated and the failed-attempts count resets.
+        user_logged_in.send(sender=member.__class__, request=request._request, user=member)
         token, _created = Token.objects.get_or_create(user=member)
         return Response({"token": token.key})
 
@@ -102,7 +108,7 @@ class SpaceViewSet(viewsets.ReadOnlyModelViewSet):
         return context
 
     @extend_schema(responses=s.ResourceSerializer(many=True))
-    @action(detail=True, permission_classes=None)
+    @action(detail=True, permission_classes=[IsAuthenticated])
     def resources(self, request, slug=None):
         space = self.get_object()
         resources = (
@@ -116,7 +122,7 @@ class SpaceViewSet(viewsets.ReadOnlyModelViewSet):
         parameters=[OpenApiParameter("date", OpenApiTypes.DATE, required=True)],
         responses={200: OpenApiTypes.OBJECT},
     )
-    @action(detail=True, permission_classes=None)
+    @action(detail=True, permission_classes=[IsAuthenticated])
     def availability(self, request, slug=None):
         space = self.get_object()  # an unknown space is a 404 whatever the query says
         query = s.AvailabilityQuerySerializer(data=request.query_params)
@@ -131,23 +137,20 @@ class SpaceViewSet(viewsets.ReadOnlyModelViewSet):
             }
         )
 
-    def get_permissions(self):
-        if self.action in {"resources", "availability"}:
-            from rest_framework.permissions import IsAuthenticated
-
-            return [IsAuthenticated()]
-        return super().get_permissions()
-
 
 class BookingFilter(filters.FilterSet):
     space = filters.CharFilter(field_name="resource__space__slug")
+    # Plain ids, not choices: a choice list is drawn from every row of the table, so the
+    # browsable API's filter form would show everyone's series (with member names) to anyone.
+    resource = filters.NumberFilter(field_name="resource")
+    series = filters.NumberFilter(field_name="series")
     start_after = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
     start_before = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
     mine = filters.BooleanFilter(method="filter_mine")
 
     class Meta:
         model = Booking
-        fields = ["resource", "status", "series"]
+        fields = ["status"]
 
     def filter_mine(self, queryset: QuerySet[Booking], name: str, value: bool):
         return queryset.filter(member=self.request.user) if value else queryset
@@ -236,7 +239,8 @@ class BookingSeriesViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         request=s.SeriesCancelSerializer, responses={200: s.BookingSerializer(many=True)}
     )
-    @action(detail=True, methods=["post"])
+    # The cancelled occurrences come back as a plain list, not a page.
+    @action(detail=True, methods=["post"], pagination_class=None)
     def cancel(self, request, pk=None):
         data = s.SeriesCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -7,6 +7,19 @@ from spaces.admin import MembershipInline
 from spaces.selectors import co_managed_space_ids
 
 from .models import AuditEntry, Member
+from .privacy import member_erase
+
+
+@admin.action(description=_("Effacer les données personnelles (RGPD)"), permissions=["change"])
+def erase_members(modeladmin, request, queryset) -> None:
+    erased = 0
+    for member in queryset:
+        if member.pk != request.user.pk and modeladmin.has_change_permission(request, member):
+            member_erase(member, actor=request.user, reason="admin")
+            erased += 1
+    modeladmin.message_user(
+        request, _("%(count)d membre(s) effacé(s).") % {"count": erased}, messages.SUCCESS
+    )
 
 
 @admin.register(Member)
@@ -18,6 +31,7 @@ class MemberAdmin(UserAdmin):
     search_fields = ["email", "first_name", "last_name"]
     list_filter = ["is_active", "memberships__space"]
     inlines = [MembershipInline]
+    actions = [erase_members]
     readonly_fields = ["last_login", "date_joined"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),

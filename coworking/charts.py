@@ -23,7 +23,8 @@ def occupancy_heatmap_png(heatmap: Sequence[Sequence[float]], title: str) -> byt
     axes.set_xticks(range(len(hours)), labels=[f"{hour}h" for hour in hours], fontsize=8)
     axes.set_title(title, fontsize=11)
     figure.colorbar(image, ax=axes, label=_("heures réservées"), fraction=0.03)
-    figure.tight_layout()
+    # Fixed margins: tight_layout costs about a seventh of the chart (benchmarks/SUMMARIES.md).
+    figure.subplots_adjust(left=0.06, right=0.99, top=0.88, bottom=0.12)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()

@@ -57,6 +57,13 @@ def beat_heartbeat() -> str:
     return now
 
 
+@shared_task(name="coworking.scans_purge")
+def scans_purge() -> int:
+    from .privacy import scans_purge as purge
+
+    return purge()
+
+
 @worker_ready.connect
 def _resume_after_restart(sender=None, **kwargs) -> None:
     # A worker killed mid-job leaves work behind: pick it up as soon as one is back.

@@ -4,10 +4,12 @@ the monthly summary email."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from typing import Any
 
-from passes.models import Network
-from passes.settlement import networks_settlement
+from django.db.models import Count, F, Q
+
+from passes.models import Network, NetworkSpace
 from passes.usage import month_visits, visit_usage
 from spaces.models import Booking, Space
 from spaces.usage import booking_usage, month_bounds
@@ -16,28 +18,42 @@ from spaces.usage import booking_usage, month_bounds
 def settlement_lines(space: Space, month: dt.date) -> list[dict[str, Any]]:
     """The balance of `space` with each other space of each network it belongs to.
 
-    `balance` is positive when the other space owes `space`; three queries whatever the number
-    of networks.
+    `balance` is positive when the other space owes `space`. Only the visits `space` hosted or
+    sent are read (not the whole network's matrix): three queries whatever the network's size.
     """
-    lines = []
-    for settlement in networks_settlement(
-        Network.objects.filter(spaces=space).order_by("id"), month
+    networks = list(Network.objects.filter(spaces=space).order_by("id"))
+    if not networks:
+        return []
+    others: dict[int, set[str]] = defaultdict(set)
+    for network_id, slug in NetworkSpace.objects.filter(network__in=networks).values_list(
+        "network_id", "space__slug"
     ):
-        if space.slug not in settlement["spaces"]:
-            continue
-        rate = settlement["day_rate"]
-        for other in settlement["spaces"]:
-            if other == space.slug:
-                continue
-            hosted = settlement["matrix"][space.slug][other]["count"]
-            made = settlement["matrix"][other][space.slug]["count"]
+        others[network_id].add(slug)
+    counts: dict[tuple[int, str, str], int] = {}
+    rows = (
+        month_visits(month)
+        .filter(Q(host=space) | Q(home=space), network__in=networks)
+        .exclude(host=F("home"))
+        .values("network_id", "host__slug", "home__slug")
+        .annotate(visits=Count("id"))
+        .values_list("network_id", "host__slug", "home__slug", "visits")
+    )
+    for network_id, host, home, visits in rows:
+        counts[(network_id, host, home)] = visits
+        # A space that has left the network still settles the visits it hosted or sent.
+        others[network_id].update((host, home))
+    lines = []
+    for network in networks:
+        for other in sorted(others[network.pk] - {space.slug}):
+            hosted = counts.get((network.pk, space.slug, other), 0)
+            made = counts.get((network.pk, other, space.slug), 0)
             lines.append(
                 {
-                    "network": settlement["network"],
+                    "network": network.slug,
                     "space": other,
                     "hosted": hosted,
                     "made": made,
-                    "balance": (hosted - made) * rate,
+                    "balance": (hosted - made) * network.day_rate,
                 }
             )
     return lines

@@ -186,7 +186,7 @@ class PassAdmin(SpaceScopedMixin, admin.ModelAdmin):
     action_form = PassActionForm
     actions = [suspend_passes, reinstate_passes, revoke_passes]
     list_display = ["id", "member", "network", "home_space", "status", "status_changed_at"]
-    list_filter = ["status", "network"]
+    list_filter = ["status", "network", ("membership__space", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["member", "network", "membership__space"]
     search_fields = ["member__email", "member__first_name", "member__last_name"]
     readonly_fields = [

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,7 +131,7 @@ def private_redis(workdir: Path) -> Iterator[PrivateRedis]:
 
 
 @contextlib.contextmanager
-def web_server(env: dict[str, str], log: Path) -> Iterator[str]:
+def web_server(env: dict[str, str], log: Path, probe: str = "/api/v1/spaces/") -> Iterator[str]:
     port = free_port()
     args = [
         sys.executable,
@@ -151,8 +152,10 @@ def web_server(env: dict[str, str], log: Path) -> Iterator[str]:
 
         def answers() -> bool:
             try:
-                with urllib.request.urlopen(f"{base}/api/v1/spaces/", timeout=2):
+                with urllib.request.urlopen(f"{base}{probe}", timeout=2):
                     return True
+            except urllib.error.HTTPError:
+                return True  # it answers, even if with an error status
             except OSError:
                 return False
 

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from coworking.demo import PASSWORD, demo_logins
 from coworking.models import Member
@@ -38,8 +39,9 @@ def test_the_demo_is_ready_to_try_and_the_same_every_time(settings, clock):
         "bob@mutualab.example",
         "comanager@quai-tourcoing.example",
     } <= set(emails)
+    request = RequestFactory().post("/connexion/")
     for email in emails:
-        assert authenticate(username=email, password=PASSWORD) is not None, email
+        assert authenticate(request, username=email, password=PASSWORD) is not None, email
 
     # About 300 members at Mutualab, and weeks of bookings and visits.
     assert Membership.objects.filter(space__slug="mutualab").count() == 300

@@ -1,0 +1,86 @@
+"""GET /health/: database, cache, broker and the age of beat's last run, for monitoring.
+
+200 while the database answers (a cache or broker outage only degrades the product), 503 when
+it does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+# Beat's heartbeat runs every minute; older than this, beat is considered down.
+BEAT_MAX_AGE = dt.timedelta(minutes=3)
+
+
+def _timed(check) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        detail = check() or {}
+        ok = True
+    except Exception as error:
+        detail, ok = {"error": error.__class__.__name__}, False
+    return {"ok": ok, "latency_ms": round((time.perf_counter() - started) * 1000, 1), **detail}
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _cache() -> dict[str, Any]:
+    from django_redis import get_redis_connection
+
+    if "django_redis" in settings.CACHES["default"]["BACKEND"]:
+        get_redis_connection("default").ping()  # the cache itself swallows errors
+        return {"backend": "redis"}
+    cache.set("health-probe", 1, timeout=10)
+    return {"backend": "local-memory"}
+
+
+def _broker() -> dict[str, Any]:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"mode": "in-process"}
+    from coworking.celery import app
+
+    with app.connection_for_write() as broker:
+        broker.ensure_connection(max_retries=1, timeout=1)
+    return {"mode": "redis"}
+
+
+def _beat() -> dict[str, Any]:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"ok": None, "mode": "in-process", "last_run": None, "age_seconds": None}
+    try:
+        last = cache.get("beat-heartbeat")
+    except Exception:
+        last = None
+    if not last:
+        return {"ok": False, "last_run": None, "age_seconds": None}
+    age = timezone.now() - dt.datetime.fromisoformat(last)
+    return {"ok": age <= BEAT_MAX_AGE, "last_run": last, "age_seconds": int(age.total_seconds())}
+
+
+@never_cache
+def health(request) -> JsonResponse:
+    checks = {
+        "database": _timed(_database),
+        "cache": _timed(_cache),
+        "broker": _timed(_broker),
+        "beat": _beat(),
+    }
+    if not checks["database"]["ok"]:
+        state = "down"
+    elif all(check["ok"] is not False for check in checks.values()):
+        state = "ok"
+    else:
+        state = "degraded"
+    return JsonResponse({"status": state, **checks}, status=503 if state == "down" else 200)
