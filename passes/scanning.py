@@ -158,7 +158,8 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
         return outcome
     # The pass row lock serializes every scan of this pass.
     pass_obj = (
-        Pass.objects.select_for_update()
+        # Only the pass row (OF self), and NO KEY: rows that merely reference it stay free.
+        Pass.objects.select_for_update(no_key=True, of=("self",))
         .select_related("network", "membership__space", "member")
         .filter(
             pk=claims.pass_id, member_id=claims.member_id, membership__space_id=claims.home_space_id

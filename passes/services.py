@@ -79,8 +79,9 @@ def _change_status(
     with transaction.atomic():
         # Lock the network first: revocation events must commit in id order, or a scanner
         # syncing `since=N` could miss an event numbered below N that committed late.
-        Network.objects.select_for_update().filter(pk=pass_obj.network_id).first()
-        locked = Pass.objects.select_for_update().get(pk=pass_obj.pk)
+        # NO KEY locks: scans inserting visits that reference these rows are not blocked.
+        Network.objects.select_for_update(no_key=True).filter(pk=pass_obj.network_id).first()
+        locked = Pass.objects.select_for_update(no_key=True).get(pk=pass_obj.pk)
         if locked.status not in allowed_from:
             raise PassError("invalid_transition")
         locked.status = status

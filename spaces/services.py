@@ -131,7 +131,8 @@ def _lock_member(member: Member) -> None:
     SQLite transactions are IMMEDIATE (one writer at a time) and need no row lock.
     """
     if connection.vendor != "sqlite":
-        Member.objects.select_for_update().filter(pk=member.pk).first()
+        # NO KEY: scans and bookings that only reference the member are not blocked.
+        Member.objects.select_for_update(no_key=True).filter(pk=member.pk).first()
 
 
 def _overlaps(resource_id: int, start: dt.datetime, end: dt.datetime) -> bool:
@@ -286,7 +287,9 @@ def booking_cancel(*, booking: Booking, actor: Member, now: dt.datetime | None =
     now = now or timezone.now()
     with transaction.atomic():
         booking = (
-            Booking.objects.select_for_update().select_related("resource__space").get(pk=booking.pk)
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("resource__space")
+            .get(pk=booking.pk)
         )
         manager = _may_manage(actor, booking)
         if not manager and booking.member_id != actor.pk:
@@ -325,7 +328,7 @@ def booking_series_cancel(
     tz = series.resource.space.tz
     with transaction.atomic():
         occurrences = list(
-            series.bookings.select_for_update()
+            series.bookings.select_for_update(of=("self",))
             .select_related("resource__space")
             .filter(status=Booking.Status.CONFIRMED, start__gt=now)
             .order_by("start")

@@ -80,3 +80,33 @@ def test_concurrent_scans_at_one_host_make_one_visit(world):
     assert len(visit_ids) == 1
     assert Visit.objects.count() == 1
     assert AllowanceCounter.objects.get(host__isnull=True).used == 1
+
+
+def test_crossed_scans_between_spaces_neither_deadlock_nor_wait_on_each_other():
+    """Member i (home space i) scanned at space i+1, all at once: every scan is accepted.
+
+    Locking joined rows (network, home space) made such crossed scans deadlock on PostgreSQL.
+    """
+    import datetime as dt
+
+    count = threads_for_backend()
+    forget_cached_keys()
+    signing_key_create(not_before=timezone.now() - dt.timedelta(days=1))
+    spaces = [SpaceFactory() for _ in range(count)]
+    network = Network.objects.create(
+        slug="ring", name="Ring", monthly_visits=10, monthly_visits_per_host=10
+    )
+    for space in spaces:
+        NetworkSpace.objects.create(network=network, space=space, daily_visitor_capacity=100)
+    credentials = [
+        credential_static(pass_issue(membership=MembershipFactory(space=space), network=network))
+        for space in spaces
+    ]
+    keys = [make_partner_key(space) for space in spaces]
+
+    results = run_concurrently(count, lambda i: scan(keys[(i + 1) % count], credentials[i]))
+
+    assert [(status, decision) for status, decision, _reason, _visit in results] == [
+        (200, "accepted")
+    ] * count, results
+    assert Visit.objects.count() == count
