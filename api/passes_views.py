@@ -230,7 +230,7 @@ class NetworkKeysView(APIView):
                 ],
                 "spaces": list(
                     NetworkSpace.objects.filter(network__in=_networks_of(request)).values(
-                        "space_id", "space__slug", "network__slug"
+                        "space_id", "space__slug", "space__name", "network__slug"
                     )
                 ),
             }

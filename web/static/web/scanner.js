@@ -459,7 +459,7 @@ class Scanner {
       decision: decided.decision,
       reason: decided.reason,
       alreadyCheckedIn,
-      homeSpace: home ? home.space__slug : "",
+      homeSpace: home ? home.space__name || home.space__slug : "",
       offline: true,
       status: "pending",
       passId: claims ? claims.pass_id : null,
