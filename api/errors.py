@@ -95,7 +95,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    """Django's 404 for a URL that no route matches (e.g. `/api/v1/bookings/1.5/`): under
+    """Django's 404 for a URL that no route matches (a slug with a space in it, say): under
     /api/, the error shape too, rather than an HTML page that API clients cannot read."""
     if request.path.startswith("/api/"):
         detail = str(exceptions.NotFound.default_detail)

@@ -50,7 +50,9 @@ class WallClockTimeField(serializers.TimeField):
 
 class SpaceSerializer(serializers.ModelSerializer):
     half_day_split = WallClockTimeField(
-        read_only=True, help_text=_("Heure locale qui sépare le matin de l'après-midi.")
+        read_only=True,
+        label=Space._meta.get_field("half_day_split").verbose_name,
+        help_text=Space._meta.get_field("half_day_split").help_text,
     )
     # Read-only model fields lose `blank`: without it, the schema would refuse the "" that a
     # space without a website or contact e-mail returns.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.db.models import QuerySet
@@ -10,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -138,14 +142,43 @@ class SpaceViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
+class IdFilter(filters.NumberFilter):
+    """A row id: a whole number within the database's 64-bit range. Beyond it the lookup would
+    overflow SQLite's integers (a 500); it is a 400 instead."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, min_value=-(2**63), max_value=2**63 - 1, **kwargs)
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 moment, sent to the database in UTC: an offset PostgreSQL does not take
+    (+21:00), or a moment that leaves the calendar once in UTC (year 1 at +05:00, which
+    SQLite's adapter overflows on), is a 400 here rather than a 500 there."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class BookingFilter(filters.FilterSet):
     space = filters.CharFilter(field_name="resource__space__slug")
     # Plain ids, not choices: a choice list is drawn from every row of the table, so the
     # browsable API's filter form would show everyone's series (with member names) to anyone.
-    resource = filters.NumberFilter(field_name="resource")
-    series = filters.NumberFilter(field_name="series")
-    start_after = filters.IsoDateTimeFilter(field_name="start", lookup_expr="gte")
-    start_before = filters.IsoDateTimeFilter(field_name="start", lookup_expr="lt")
+    resource = IdFilter(field_name="resource")
+    series = IdFilter(field_name="series")
+    start_after = UtcDateTimeFilter(field_name="start", lookup_expr="gte")
+    start_before = UtcDateTimeFilter(field_name="start", lookup_expr="lt")
     mine = filters.BooleanFilter(method="filter_mine")
 
     class Meta:
