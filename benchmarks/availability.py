@@ -184,11 +184,15 @@ def build_fixture(other_days_count: int = 10) -> Fixture:
     return Fixture(space=space, viewer=viewer, token=token.key)
 
 
+BATCH = 20  # runs between two checks that the machine is quiet
+
+
 def measure(label: str, runs: int, call: Callable[[], object], quiet_timeout: float) -> Timing:
+    """Time `runs` calls, in batches that each start when other processes are idle (or after
+    `quiet_timeout` seconds of waiting), and count the queries of one call."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    wait_for_quiet(quiet_timeout)
     for _ in range(10):  # warm-up: imports, caches, the connection
         call()
     with CaptureQueriesContext(connection) as captured:
@@ -196,7 +200,9 @@ def measure(label: str, runs: int, call: Callable[[], object], quiet_timeout: fl
     # Read now: the next request's `request_started` signal empties the query log.
     queries = len(captured.captured_queries)
     times, cpu = [], []
-    for _ in range(runs):
+    for done in range(runs):
+        if done % BATCH == 0:
+            wait_for_quiet(quiet_timeout)
         started, cpu_started = time.perf_counter(), time.process_time()
         call()
         times.append(time.perf_counter() - started)
@@ -214,8 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quiet-timeout",
         type=float,
-        default=60.0,
-        help="before each measurement, wait up to this many seconds for other processes to idle",
+        default=30.0,
+        help=f"before each batch of {BATCH} runs, wait up to this many seconds for other "
+        "processes to be idle",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--dump", type=Path, help="write the view's JSON body to this file")

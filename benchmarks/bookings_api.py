@@ -67,7 +67,8 @@ Request = tuple[bytes, str]  # JSON body, token
 @dataclass
 class Fixture:
     rooms: list[int]
-    tokens: list[str]
+    members: list[int]
+    tokens: list[str]  # members[i]'s token
     horizon_days: int
 
 
@@ -149,7 +150,10 @@ def build_fixture(members: int) -> Fixture:
     tokens = Token.objects.bulk_create(Token(user=m, key=Token.generate_key()) for m in people)
     rooms = list(Resource.objects.filter(space=space).order_by("pk").values_list("pk", flat=True))
     return Fixture(
-        rooms=rooms, tokens=[t.key for t in tokens], horizon_days=space.booking_horizon_days
+        rooms=rooms,
+        members=[m.pk for m in people],
+        tokens=[t.key for t in tokens],
+        horizon_days=space.booking_horizon_days,
     )
 
 
@@ -477,6 +481,28 @@ def print_table(results: list[PhaseResult]) -> None:
         )
 
 
+def forget_throttle_history(fixture: Fixture) -> None:
+    """Delete this run's rate-limit counters from the cache (they would expire within a minute)."""
+    from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
+
+    keys = [
+        ScopedRateThrottle.cache_format % {"scope": "booking_write", "ident": pk}
+        for pk in fixture.members
+    ]
+    cache.delete_many(keys)
+
+
+def forget_broker_messages(redis_url: str) -> None:
+    """Delete the Celery queue of the benchmark's Redis database: each booking queued a
+    confirmation email (through the outbox) for a worker that this benchmark does not run."""
+    import redis
+
+    queue = "celery"  # Celery's default queue; the project does not rename it
+    keys = [queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
+    redis.Redis.from_url(redis_url).delete(*keys)
+
+
 def int_list(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part]
 
@@ -498,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--redis-url",
         default="redis://127.0.0.1:6379/15",
-        help="cache (throttle counters) as in production; '' for the in-process cache",
+        help="cache and Celery broker, as in production ('' for none); the benchmark deletes "
+        "its throttle counters and queued tasks from it at the end",
     )
     parser.add_argument(
         "--quiet-timeout",
@@ -520,29 +547,33 @@ def main(argv: list[str] | None = None) -> int:
         setup_django(env)
         fixture = build_fixture(args.members)
         print(f"fixture: {len(fixture.rooms)} rooms, {len(fixture.tokens)} members with tokens")
-        workload = Workload(fixture)
-        count_queries(workload)
-        for shape in args.servers:
-            reset_bookings()
-            workload = Workload(fixture)
-            with Gunicorn(shape, args.port, env, Path(log_dir)) as server:
-                meter = CpuMeter(server, args.db_name)
-                # Warm-up (not reported): every worker imports, connects and compiles once.
-                slots = shape.workers * shape.threads
-                drive(server.port, workload.distinct(20 * slots), slots, args.duration)
-                for concurrency in args.concurrency:
-                    count = min(args.max_requests, workload.capacity)
-                    phases: list[tuple[str, Callable[[int], list[Request]]]] = [
-                        ("distinct", workload.distinct),
-                        ("collide", workload.collide),
-                    ]
-                    for name, make in phases:
-                        wait_for_quiet(args.quiet_timeout)
-                        result = run_phase(
-                            name, server, meter, make(count), concurrency, args.duration
-                        )
-                        results.append(result)
-                        print(result.line(), flush=True)
+        try:
+            count_queries(Workload(fixture))
+            for shape in args.servers:
+                reset_bookings()
+                workload = Workload(fixture)
+                with Gunicorn(shape, args.port, env, Path(log_dir)) as server:
+                    meter = CpuMeter(server, args.db_name)
+                    # Warm-up (not reported): every worker imports, connects and compiles once.
+                    slots = shape.workers * shape.threads
+                    drive(server.port, workload.distinct(20 * slots), slots, args.duration)
+                    for concurrency in args.concurrency:
+                        count = min(args.max_requests, workload.capacity)
+                        phases: list[tuple[str, Callable[[int], list[Request]]]] = [
+                            ("distinct", workload.distinct),
+                            ("collide", workload.collide),
+                        ]
+                        for name, make in phases:
+                            wait_for_quiet(args.quiet_timeout)
+                            result = run_phase(
+                                name, server, meter, make(count), concurrency, args.duration
+                            )
+                            results.append(result)
+                            print(result.line(), flush=True)
+        finally:
+            forget_throttle_history(fixture)
+            if args.redis_url:
+                forget_broker_messages(args.redis_url)
     print(f"after: {machine_description()}")
     print_table(results)
     return 0

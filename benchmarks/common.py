@@ -143,13 +143,13 @@ def machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-def wait_for_quiet(timeout: float, max_busy_cores: float = 0.3) -> float:
+def wait_for_quiet(timeout: float, max_busy_cores: float = 0.3, window: float = 1.0) -> float:
     """Wait (at most `timeout` seconds) until the machine is nearly idle; return the busy cores
     seen last. On a shared machine other people's work would otherwise be measured too."""
     deadline = time.monotonic() + timeout
     while True:
         busy, total = machine_ticks()
-        time.sleep(2)
+        time.sleep(window)
         busy_after, total_after = machine_ticks()
         cores = (busy_after - busy) / max(total_after - total, 1) * (os.cpu_count() or 1)
         if cores <= max_busy_cores or time.monotonic() >= deadline:

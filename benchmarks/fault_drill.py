@@ -2,7 +2,7 @@
 
 Run by hand (not a test):
 
-    .venv/bin/python benchmarks/fault_drill.py                 # ~3 min once PostgreSQL is free
+    .venv/bin/python benchmarks/fault_drill.py                 # ~2 min once PostgreSQL is free
     .venv/bin/python benchmarks/fault_drill.py --skip-postgres # the Redis part only
 
 The stack is the morning rush's (benchmarks/morning_rush.py: same seed, database

@@ -12,6 +12,15 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30
 
 
+# Deadlock and serialization failures are OperationalErrors too, but the database is up: the
+# client should simply try again at once.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def _sqlstate(error: Exception) -> str | None:
+    return getattr(error.__cause__, "sqlstate", None)
+
+
 def _is_outage(error: Exception) -> bool:
     # Connection failures, not application errors (constraint violations are IntegrityError).
     return isinstance(error, OperationalError | InterfaceError) or (
@@ -27,6 +36,14 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if _sqlstate(exception) in RETRYABLE_SQLSTATES:
+            logger.warning("Transaction to retry: %s", exception)
+            response = JsonResponse(
+                {"code": "retry", "detail": _("Conflit momentané : réessayez."), "fields": {}},
+                status=409,
+            )
+            response["Retry-After"] = "1"
+            return response
         if not _is_outage(exception):
             return None
         logger.error("Database unavailable: %s", exception)

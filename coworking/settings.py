@@ -167,7 +167,8 @@ if REDIS_URL:
             },
         }
     }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # A traceback per cache call would flood the logs during an outage: /health/ reports it.
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -188,6 +189,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = False  # a request never waits on a broker that is down
+# Nobody reads the results of the fire-and-forget tasks: registering them with the Redis result
+# backend made each enqueue retry for ~19 s while Redis was down (benchmarks/README.md).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # SPEC §3: the monthly usage summaries, on the 1st at 07:00 Europe/Paris (CELERY_TIMEZONE).

@@ -13,7 +13,7 @@ from django.utils import timezone
 from . import outbox, summaries
 
 
-@shared_task(name="coworking.ping")
+@shared_task(name="coworking.ping", ignore_result=False)
 def ping() -> dict[str, str]:
     """Round trip through broker and worker: proves the wiring and the worker's database."""
     with connection.cursor() as cursor:

@@ -31,3 +31,20 @@ def test_an_unreachable_database_answers_503_with_the_error_shape(tmp_path):
         status, _headers, body = get(base + "/health/")
         assert status == 503 and json.loads(body)["status"] == "down"
     assert "Traceback" not in (tmp_path / "web.log").read_text()
+
+
+@pytest.mark.django_db
+def test_a_deadlock_is_a_retry_not_an_outage(api, alice):
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    error = OperationalError("deadlock detected")
+    error.__cause__ = Deadlock()
+    with mock.patch("api.views.MeView.get", side_effect=error):
+        response = api.as_(alice).get("/api/v1/me/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "retry" and response["Retry-After"] == "1"
