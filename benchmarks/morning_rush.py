@@ -1855,6 +1855,31 @@ def print_run(report: dict[str, Any]) -> None:
                 print(f"   {share * 100:5.1f} %  (inclusive) {frame}")
 
 
+def print_summary(runs: list[dict[str, Any]]) -> None:
+    """One line per shape (the least loaded attempt of each)."""
+    print("\n== summary (per shape, the least loaded attempt) ==")
+    print(
+        f"{'gunicorn':<14}{'others':>7}{'req/s':>7}{'scans':>7}{'first':>7}{'book':>7}"
+        f"{'201/s':>7}{'reads':>7}   p50 / p95 / p99 ms    cores: gunicorn, postgres, celery, gen"
+    )
+    for run in runs:
+        kinds, cores = run["kinds"], run["cpu_cores"]
+        wall = run["wall"]
+        first = kinds.get("scan:first", {}).get("outcomes", {}).get("accepted", 0) / wall
+        created = kinds.get("booking", {}).get("statuses", {}).get("201", 0) / wall
+        flag = "" if cores["other programs"] < 0.3 else " (loaded)"
+        rates = [kinds[k]["per_second"] for k in ("all", "scan")]
+        rates += [first, kinds["booking"]["per_second"], created, kinds["read"]["per_second"]]
+        latency = " / ".join(f"{kinds['all'][k]:.0f}" for k in ("p50_ms", "p95_ms", "p99_ms"))
+        used = ", ".join(f"{cores[k]:.2f}" for k in ("gunicorn", "postgres", "celery", "generator"))
+        print(
+            f"{run['config']:<14}{cores['other programs']:>7.2f}"
+            + "".join(f"{rate:>7.1f}" for rate in rates)
+            + f"   {latency:<22}{used}{flag}"
+        )
+        print(f"{'':<14}invariants {'ok' if run['checks']['ok'] else 'FAILED'}")
+
+
 def print_inprocess(results: dict[str, Any]) -> None:
     print("\n== in-process (APIClient; Django CPU of this process, PostgreSQL backend CPU) ==")
     for label, row in results.items():
@@ -1901,6 +1926,12 @@ def main() -> None:
     parser.add_argument("--generator-cpus", default=None, help="taskset -c list for the generator")
     parser.add_argument("--quiet-cores", type=float, default=0.5)
     parser.add_argument("--quiet-timeout", type=float, default=600)
+    parser.add_argument(
+        "--retries-if-loaded",
+        type=int,
+        default=2,
+        help="run a shape again when other programs used --quiet-cores or more during it",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database chtipass_rush")
     parser.add_argument("--keep-logs", action="store_true", help="keep gunicorn/worker logs")
     parser.add_argument("--dump", default=None, help="write every figure to this JSON file")
@@ -1940,18 +1971,27 @@ def main() -> None:
             report["inprocess_others_before"] = others
             print_inprocess(report["inprocess"])
         for config in configs:
-            others = wait_for_quiet(args.quiet_cores, args.quiet_timeout)
-            print(f"\n(other programs used {others:.2f} cores just before this run)", flush=True)
-            run = measure_run(
-                stack,
-                config,
-                seconds=args.duration,
-                concurrency=args.concurrency,
-                warmup=args.warmup,
-            )
-            run["others_before"] = others
-            print_run(run)
-            report["runs"].append(run)
+            attempts = []
+            for _attempt in range(1 + args.retries_if_loaded):
+                others = wait_for_quiet(args.quiet_cores, args.quiet_timeout)
+                print(f"\n(other programs used {others:.2f} cores just before this run)")
+                run = measure_run(
+                    stack,
+                    config,
+                    seconds=args.duration,
+                    concurrency=args.concurrency,
+                    warmup=args.warmup,
+                )
+                run["others_before"] = others
+                print_run(run)
+                attempts.append(run)
+                during = run["cpu_cores"]["other programs"]
+                if during < args.quiet_cores:
+                    break
+                print(f"(LOADED: other programs used {during:.2f} cores during the run)")
+            best = min(attempts, key=lambda r: r["cpu_cores"]["other programs"])
+            best["attempts"] = len(attempts)
+            report["runs"].append(best)
         if args.py_spy:
             best = max(report["runs"], key=lambda r: r["kinds"]["all"]["per_second"])
             print("\n-- profiling run under py-spy (not a measurement) --", flush=True)
@@ -1965,6 +2005,7 @@ def main() -> None:
             )
             print_run(run)
             report["py_spy_run"] = run
+        print_summary(report["runs"])
     finally:
         close_django_connections()
         redis.stop()
