@@ -19,6 +19,7 @@ import gc
 import hashlib
 import json
 import random
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    PROJECT_ROOT,
     benchmark_database,
     benchmark_environment,
     code_description,
@@ -210,6 +212,28 @@ def measure(label: str, runs: int, call: Callable[[], object], quiet_timeout: fl
     return Timing(label, times, cpu, queries)
 
 
+def use_implementation(revision: str) -> None:
+    """Measure `spaces/availability.py` as it was at git `revision` (e.g. the one before a change)
+    instead of the work tree's: the old module is loaded beside the new one and patched in."""
+    import types
+
+    import api.views
+    import spaces.availability
+
+    source = subprocess.run(
+        ["git", "show", f"{revision}:spaces/availability.py"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    module = types.ModuleType("spaces.availability_at_revision")
+    module.__package__ = "spaces"
+    exec(compile(source, f"{revision}:spaces/availability.py", "exec"), module.__dict__)
+    spaces.availability.space_availability = module.space_availability
+    api.views.space_availability = module.space_availability  # imported by name there
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200)
@@ -226,6 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--dump", type=Path, help="write the view's JSON body to this file")
+    parser.add_argument(
+        "--implementation",
+        metavar="REVISION",
+        help="measure spaces/availability.py of this git revision (e.g. 8f381dd, before the "
+        "optimization) instead of the work tree's",
+    )
     args = parser.parse_args(argv)
 
     env = benchmark_environment(args.db_name)
@@ -233,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"code: {code_description()}")
     with benchmark_database(args.db_name, keep=args.keep_db):
         setup_django(env)
+        if args.implementation:
+            use_implementation(args.implementation)
+            print(f"implementation: spaces/availability.py of {args.implementation}")
         from rest_framework.test import APIClient
 
         from spaces.availability import space_availability
