@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from passes.models import PartnerKey
+from passes.partner_keys import partner_key_for
 
 KEYWORD = "Api-Key"
 # `last_used_at` is written at most this often (seconds), not on every scan.
@@ -27,7 +28,7 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         if not key:
             raise exceptions.AuthenticationFailed(_("Clé de lecteur absente."))
         try:
-            partner_key = PartnerKey.objects.get_from_key(key)
+            partner_key = partner_key_for(key)
         except PartnerKey.DoesNotExist:
             raise exceptions.AuthenticationFailed(
                 _("Clé de lecteur inconnue ou révoquée.")
@@ -39,6 +40,7 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         last_used = partner_key.last_used_at
         if last_used is None or (now - last_used).total_seconds() > LAST_USED_PRECISION:
             PartnerKey.objects.filter(pk=partner_key.pk).update(last_used_at=now)
+            partner_key.last_used_at = now  # the copy kept in memory too
         return AnonymousUser(), partner_key
 
     def authenticate_header(self, request) -> str:

@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import logging
 import os
+import secrets
 import threading
 import time
 
@@ -133,9 +134,12 @@ def signing_key_compromised(*, kid: int) -> None:
 # version number in the shared cache tells every process when a key changed (e.g. compromised);
 # without the shared cache, the copy lives at most _CACHE_SECONDS.
 _CACHE_SECONDS = 30.0
+# The shared version is asked for at most this often (seconds): a key compromised in another
+# process is refused here within this delay, and a scan costs no cache round trip.
+_VERSION_CHECK_SECONDS = 1.0
 _VERSION_KEY = "signing-keys-version"
 _cache_lock = threading.Lock()
-_cache: dict[str, object] = {"at": 0.0, "version": None, "keys": []}
+_cache: dict[str, object] = {"at": 0.0, "checked": 0.0, "version": None, "keys": []}
 
 
 def _shared_version() -> object:
@@ -149,22 +153,27 @@ def forget_cached_keys() -> None:
     with _cache_lock:
         _cache["at"] = 0.0
     try:
-        cache.set(_VERSION_KEY, time.time_ns(), timeout=None)
+        cache.set(_VERSION_KEY, secrets.token_hex(8), timeout=None)
     except Exception:
         logger.warning("Could not publish the signing keys version to the cache.")
 
 
 def _registry() -> list[SigningKey]:
+    now = time.monotonic()
+    with _cache_lock:
+        fresh = now - _cache["at"] < _CACHE_SECONDS  # type: ignore[operator]
+        if fresh and now - _cache["checked"] < _VERSION_CHECK_SECONDS:  # type: ignore[operator]
+            return _cache["keys"]  # type: ignore[return-value]
     version = _shared_version()
     with _cache_lock:
-        fresh = time.monotonic() - _cache["at"] < _CACHE_SECONDS  # type: ignore[operator]
         if fresh and version == _cache["version"]:
+            _cache["checked"] = now
             return _cache["keys"]  # type: ignore[return-value]
     keys = list(SigningKey.objects.all())
     for key in keys:
         key.public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key))
     with _cache_lock:
-        _cache.update(at=time.monotonic(), version=version, keys=keys)
+        _cache.update(at=now, checked=now, version=version, keys=keys)
     return keys
 
 

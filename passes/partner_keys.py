@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import threading
+import time
 
 from django.db import transaction
 
@@ -46,4 +49,38 @@ def partner_key_revoke(*, partner_key: PartnerKey, actor: Member | None) -> Part
             target_id=partner_key.prefix,
             space_id=partner_key.space_id,
         )
+    return partner_key
+
+
+# A scanner sends its key with every scan: each process keeps the keys it has checked for this
+# long (seconds), so that a scan costs no key query. Saving or deleting a key in this process
+# forgets them all at once (signals wired in apps.py); another worker stops accepting a revoked
+# key within this delay.
+KEY_CACHE_SECONDS = 2.0
+_KEY_CACHE_SIZE = 1024
+_keys_lock = threading.Lock()
+_keys: dict[bytes, tuple[float, PartnerKey]] = {}
+
+
+def forget_partner_keys(**_signal: object) -> None:
+    with _keys_lock:
+        _keys.clear()
+
+
+def partner_key_for(key: str) -> PartnerKey:
+    """The usable (not revoked) PartnerKey of a raw key; raises PartnerKey.DoesNotExist.
+
+    Expiry is not checked here: the caller says why an expired key is refused.
+    """
+    digest = hashlib.sha256(key.encode()).digest()
+    now = time.monotonic()
+    with _keys_lock:
+        found = _keys.get(digest)
+    if found is not None and now - found[0] < KEY_CACHE_SECONDS:
+        return found[1]
+    partner_key = PartnerKey.objects.get_from_key(key)
+    with _keys_lock:
+        if len(_keys) >= _KEY_CACHE_SIZE:
+            _keys.clear()
+        _keys[digest] = (now, partner_key)
     return partner_key

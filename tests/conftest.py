@@ -47,12 +47,15 @@ def _isolated_cache():
     from django.core.cache import cache
 
     from passes.keys import forget_cached_keys
+    from passes.partner_keys import forget_partner_keys
 
     cache.clear()
     forget_cached_keys()  # keys cached in memory belong to another test's database
+    forget_partner_keys()
     yield
     cache.clear()
     forget_cached_keys()
+    forget_partner_keys()
 
 
 @pytest.fixture
