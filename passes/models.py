@@ -176,6 +176,7 @@ class Visit(models.Model):
         on_delete=models.PROTECT,
         related_name="visits",
         verbose_name=_("membre"),
+        db_index=False,  # led by visit_one_per_day
     )
     pass_obj = models.ForeignKey(
         Pass,
@@ -190,12 +191,14 @@ class Visit(models.Model):
         on_delete=models.PROTECT,
         related_name="visits_hosted",
         verbose_name=_("lieu d'accueil"),
+        db_index=False,  # led by visit_host_date
     )
     home = models.ForeignKey(
         Space,
         on_delete=models.PROTECT,
         related_name="visits_made",
         verbose_name=_("lieu d'origine"),
+        db_index=False,  # led by visit_home_date
     )
     date = models.DateField(_("jour"))
     uses_allowance = models.BooleanField(
@@ -252,8 +255,14 @@ class Scan(models.Model):
     host = models.ForeignKey(
         Space, on_delete=models.PROTECT, related_name="scans", verbose_name=_("lieu")
     )
+    # Indexed in Meta: a plain index, without the `LIKE` one Django adds to text keys.
     partner_key = models.ForeignKey(
-        PartnerKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
+        PartnerKey,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="scans",
+        db_index=False,
     )
     scanned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -295,6 +304,7 @@ class Scan(models.Model):
                 name="scan_nonce_unique_per_host",
             ),
         ]
+        indexes = [models.Index(fields=["partner_key"], name="scan_partner_key")]
 
     def __str__(self) -> str:
         return f"{self.host} {self.received_at:%Y-%m-%d %H:%M} {self.decision} {self.reason}"
@@ -304,7 +314,11 @@ class CounterUse(models.Model):
     """The first host where a rotating (pass, counter) was shown, and what it answered."""
 
     pass_obj = models.ForeignKey(
-        Pass, on_delete=models.CASCADE, db_column="pass_id", related_name="+"
+        Pass,
+        on_delete=models.CASCADE,
+        db_column="pass_id",
+        related_name="+",
+        db_index=False,  # led by counter_used_once
     )
     counter = models.BigIntegerField()
     host = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+")
@@ -323,7 +337,10 @@ class AllowanceCounter(models.Model):
     """Visits used in a month, network-wide (host empty) or at one host: the database keeps
     `used` under the limit with a conditional UPDATE."""
 
-    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Led by the unique constraints below: no index of its own.
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
     host = models.ForeignKey(
@@ -352,7 +369,8 @@ class AllowanceCounter(models.Model):
 class HostDayCounter(models.Model):
     """Network visitors a host received on a local day, kept under its daily capacity."""
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    # Led by host_day_unique: no index of its own.
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+", db_index=False)
     host = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="+")
     date = models.DateField()
     used = models.PositiveIntegerField(default=0)

@@ -15,6 +15,11 @@ from .conftest import make_partner_key, partner_client, rotating_credential
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fresh_tallies(monkeypatch):
+    monkeypatch.setattr(PartnerThrottle, "_tallies", {})
+
+
 @pytest.fixture
 def three_a_minute(monkeypatch):
     monkeypatch.setitem(PartnerThrottle.THROTTLE_RATES, "scan", "3/min")
@@ -37,6 +42,36 @@ def test_a_scanner_key_is_throttled_per_key_and_window(
     # The next window starts afresh.
     clock.shift(dt.timedelta(seconds=61))
     assert at_first.scan(rotating_credential(alice_pass)).status_code == 200
+
+
+def test_far_from_the_limit_the_cache_is_told_ten_scans_at_a_time(
+    clock, alice_pass, filature, scanner, monkeypatch
+):
+    from django.core.cache import cache
+
+    monkeypatch.setitem(PartnerThrottle.THROTTLE_RATES, "scan", "1000/min")
+    told = []
+    incr = cache.incr
+
+    def spy(key, delta=1):
+        count = incr(key, delta)  # raises for the window's first word, before it is added
+        told.append(delta)
+        return count
+
+    monkeypatch.setattr(cache, "incr", spy)
+    at_filature = scanner.with_key(make_partner_key(filature))
+    for _ in range(25):
+        assert at_filature.scan(rotating_credential(alice_pass)).status_code == 200
+    assert told == [10, 10]
+
+
+def test_near_the_limit_every_scan_counts_and_the_limit_holds_exactly(
+    clock, alice_pass, filature, scanner, monkeypatch
+):
+    monkeypatch.setitem(PartnerThrottle.THROTTLE_RATES, "scan", "50/min")
+    at_filature = scanner.with_key(make_partner_key(filature))
+    statuses = [at_filature.scan(rotating_credential(alice_pass)).status_code for _ in range(52)]
+    assert statuses == [200] * 50 + [429] * 2
 
 
 def test_a_key_revoked_in_this_process_is_refused_at_once(clock, alice_pass, filature, scanner):
