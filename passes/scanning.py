@@ -309,8 +309,10 @@ def _media_base_url() -> str | None:
     return storage.base_url if isinstance(storage, FileSystemStorage) else None
 
 
-def _accept_fast(
-    request: ScanRequest, received_at: dt.datetime, scanned_at: dt.datetime
+def accept_fast(
+    request: ScanRequest,
+    received_at: dt.datetime | None = None,
+    scanned_at: dt.datetime | None = None,
 ) -> dict[str, Any] | None:
     """An online scan that ends in an acceptance, in one statement (PostgreSQL).
 
@@ -319,6 +321,8 @@ def _accept_fast(
     reference would say anything else, it returns NULL having changed nothing, and so do we:
     the caller then runs the reference path.
     """
+    received_at = received_at or timezone.now()
+    scanned_at = scanned_at or received_at
     if (
         request.offline
         or connection.vendor != "postgresql"
@@ -368,7 +372,7 @@ def scan_record(request: ScanRequest, *, now: dt.datetime | None = None) -> dict
     """
     received_at = now or timezone.now()
     scanned_at = request.scanned_at or received_at
-    answer = _accept_fast(request, received_at, scanned_at)
+    answer = accept_fast(request, received_at, scanned_at)
     if answer is not None:
         return answer
     # Online, the server's clock decides; offline, the moment the device saw the code (never
