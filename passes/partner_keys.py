@@ -56,7 +56,7 @@ def partner_key_revoke(*, partner_key: PartnerKey, actor: Member | None) -> Part
 # long (seconds), so that a scan costs no key query. Saving or deleting a key in this process
 # forgets them all at once (signals wired in apps.py); another worker stops accepting a revoked
 # key within this delay.
-KEY_CACHE_SECONDS = 2.0
+KEY_CACHE_SECONDS = 5.0
 _KEY_CACHE_SIZE = 1024
 _keys_lock = threading.Lock()
 _keys: dict[bytes, tuple[float, PartnerKey]] = {}
