@@ -59,6 +59,7 @@ class ScanFastLane:
         view = ScanView()
         view.setup(None)  # as as_view() does: a view with GET answers HEAD too
         self._allow = ", ".join(view.allowed_methods)
+        self._header_sets: dict[tuple, list[tuple[str, str]]] = {}
         self._request_hooks = [LocaleMiddleware(_unused), CSPMiddleware(_unused)]
         # In the order Django runs response hooks: the reverse of settings.MIDDLEWARE.
         self._response_hooks = [
@@ -75,19 +76,19 @@ class ScanFastLane:
             and environ.get("REQUEST_METHOD") == "POST"
             and settings.SCAN_FAST_PATH
         ):
-            response = self._answer(environ)
-            if response is not None:
-                status = f"{response.status_code} {response.reason_phrase}"
-                start_response(status, list(response.items()))
-                return [response.content]
+            answered = self._answer(environ)
+            if answered is not None:
+                headers, body = answered
+                start_response("200 OK", headers)
+                return [body]
         return self.application(environ, start_response)
 
-    def _answer(self, environ: dict[str, Any]) -> HttpResponse | None:
+    def _answer(self, environ: dict[str, Any]) -> tuple[list[tuple[str, str]], bytes] | None:
         # A broken connection fails a statement below, and the full stack then reconnects:
         # no `SELECT 1` health check before each scan.
         connection.health_check_done = True
         try:
-            answer = self._accept(environ)
+            accepted = self._accept(environ)
         except DatabaseError:
             logger.warning("Scan lane: the database said no; the full stack takes the scan.")
             connection.close()
@@ -95,15 +96,21 @@ class ScanFastLane:
         finally:
             if not connection.in_atomic_block:  # as Django does at the end of a request
                 connection.close_if_unusable_or_obsolete()
-        return None if answer is None else self._response(environ, answer)
+        if accepted is None:
+            return None
+        request, answer = accepted
+        # As DRF's JSONRenderer writes it (compact, UTF-8, U+2028/2029 escaped).
+        text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+        body = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
+        return [*self._headers(request), ("Content-Length", str(len(body)))], body
 
-    def _accept(self, environ: dict[str, Any]) -> dict | None:
+    def _accept(self, environ: dict[str, Any]) -> tuple[WSGIRequest, dict] | None:
         """The acceptance, recorded, if this is the plain case; else None, having changed
         nothing but the throttle count (which the full stack then does not count again)."""
-        request = self._plain_request(environ)
-        if request is None:
+        plain = self._plain_request(environ)
+        if plain is None:
             return None
-        partner_key, data = request
+        request, partner_key, data = plain
         if not PartnerThrottle().allow_request(_ThrottleRequest(partner_key), ScanView):
             return None
         environ[LANE_COUNTED] = True
@@ -113,10 +120,13 @@ class ScanFastLane:
             nonce=data.get("nonce"),
             partner_key=partner_key,
         )
-        return accept_fast(scan)
+        answer = accept_fast(scan)
+        return None if answer is None else (request, answer)
 
-    def _plain_request(self, environ: dict[str, Any]) -> tuple[PartnerKey, dict] | None:
-        """The partner key and the body, if this is the plain case; else None."""
+    def _plain_request(
+        self, environ: dict[str, Any]
+    ) -> tuple[WSGIRequest, PartnerKey, dict] | None:
+        """The request, its partner key and its body, if this is the plain case; else None."""
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -147,21 +157,34 @@ class ScanFastLane:
         if (timezone.now() - last_used).total_seconds() > LAST_USED_PRECISION:
             return None  # the full stack writes `last_used_at`
         data = _scan_body(body)
-        return None if data is None else (partner_key, data)
+        return None if data is None else (request, partner_key, data)
 
-    def _response(self, environ: dict[str, Any], answer: dict) -> HttpResponse:
-        request = WSGIRequest({**environ, "wsgi.input": io.BytesIO(b"")})
+    def _headers(self, request: WSGIRequest) -> list[tuple[str, str]]:
+        """The headers the full stack would send with this answer, but Content-Length.
+
+        They depend on the request only through its language and whether it came over HTTPS:
+        computed once through the middlewares' own hooks for each such pair, then reused (unless
+        the security policy carries a per-request nonce)."""
+        cookie = None
+        if "HTTP_COOKIE" in request.META:
+            cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        key = (request.META.get("HTTP_ACCEPT_LANGUAGE"), cookie, request.is_secure())
+        headers = self._header_sets.get(key)
+        if headers is not None:
+            return headers
         for hook in self._request_hooks:
             hook.process_request(request)
-        # As DRF's JSONRenderer writes it (compact, UTF-8, U+2028/2029 escaped).
-        text = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
-        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-        response = HttpResponse(text.encode(), content_type="application/json")
+        response = HttpResponse(b"", content_type="application/json")
         patch_vary_headers(response, ["Accept"])
         response["Allow"] = self._allow
         for hook in self._response_hooks:
             response = hook.process_response(request, response)
-        return response
+        headers = [(name, value) for name, value in response.items() if name != "Content-Length"]
+        if not any("'nonce-" in value for _name, value in headers):
+            if len(self._header_sets) > 256:
+                self._header_sets.clear()
+            self._header_sets[key] = headers
+        return headers
 
 
 class _ThrottleRequest:

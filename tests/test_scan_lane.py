@@ -46,7 +46,9 @@ def wsgi(monkeypatch):
     request_started.connect(close_old_connections)
 
 
-def post(app, body, *, key: str | None, content_type="application/json", host="testserver"):
+def post(
+    app, body, *, key: str | None, content_type="application/json", host="testserver", **extra
+):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     environ = {
         "REQUEST_METHOD": "POST",
@@ -70,6 +72,7 @@ def post(app, body, *, key: str | None, content_type="application/json", host="t
     }
     if key:
         environ["HTTP_AUTHORIZATION"] = f"Api-Key {key}"
+    environ.update(extra)
     answer = {}
 
     def start_response(status, headers):
@@ -117,6 +120,26 @@ def test_an_acceptance_through_the_lane_is_the_full_stacks_answer_to_the_byte(
 
     assert same(lane, visits[0], b"Alice") == same(stack, visits[1], b"Alina")
     assert Scan.objects.count() == 2
+    # The lane keeps the headers it worked out: the next answer has the same.
+    settings.SCAN_FAST_PATH = True
+    again = post(app, {"credential": rotating_credential(alice_pass)}, key=key_in_use)
+    assert again["status"] == "200 OK"
+    assert {**again["headers"], "Content-Length": "-"} == {
+        **stack["headers"],
+        "Content-Length": "-",
+    }
+
+
+def test_the_lane_answers_in_the_language_asked_for(wsgi, twins, key_in_use, settings):
+    app, _full_stack = wsgi
+    answers = {}
+    for language, pass_obj in zip(["en", "fr"], twins, strict=True):
+        environ_extra = {"HTTP_ACCEPT_LANGUAGE": language}
+        answers[language] = post(
+            app, {"credential": rotating_credential(pass_obj)}, key=key_in_use, **environ_extra
+        )
+    assert answers["en"]["headers"]["Content-Language"] == "en"
+    assert answers["fr"]["headers"]["Content-Language"] == "fr"
 
 
 @pytest.mark.parametrize(
