@@ -52,7 +52,7 @@ def _broker() -> dict[str, Any]:
     from coworking.celery import app
 
     with app.connection_for_write() as broker:
-        broker.ensure_connection(max_retries=1, timeout=1)
+        broker.ensure_connection(max_retries=0, timeout=1)
     return {"mode": "redis"}
 
 
