@@ -26,7 +26,6 @@ from passes.settlement import network_settlement
 from spaces.models import Space
 from spaces.selectors import co_managed_space_ids
 
-from .authentication import PartnerKeyAuthentication
 from .permissions import co_manages
 from .renderers import CSVRenderer
 
@@ -74,12 +73,6 @@ class CSVExportView(APIView):
     """JSON by default, CSV rows with `?format=csv`; errors are always the JSON error shape."""
 
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
-    # Figures are for co-managers: a scanner's partner key is not even an identity here.
-    authentication_classes = [
-        auth
-        for auth in api_settings.DEFAULT_AUTHENTICATION_CLASSES
-        if not issubclass(auth, PartnerKeyAuthentication)
-    ]
 
     def respond(self, data: dict[str, Any], rows: list[list[Any]], filename: str) -> Response:
         if isinstance(self.request.accepted_renderer, CSVRenderer):

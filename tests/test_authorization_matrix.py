@@ -240,12 +240,12 @@ MATRIX: tuple[Row, ...] = (
     row("GET", "spaces/filature-roubaix/scans/",        "401 404 404 404 404 200 403 403 401"),
     row("GET", "spaces/mutualab/visits/",               "401 404 404 404 200 404 403 403 401"),
     row("GET", "spaces/filature-roubaix/visits/",       "401 404 404 404 404 200 403 403 401"),
-    # The figures are for co-managers; a scanner's key is no identity there (401, as anonymous).
-    row("GET", f"spaces/mutualab/usage/{MONTH}",        "401 404 404 404 200 404 401 401 401"),
+    # The figures are for co-managers: a scanner's key is known, and refused (403, as elsewhere).
+    row("GET", f"spaces/mutualab/usage/{MONTH}",        "401 404 404 404 200 404 403 403 401"),
     row("GET", f"spaces/filature-roubaix/usage/{MONTH}",
-                                                        "401 404 404 404 404 200 401 401 401"),
-    row("GET", f"spaces/nowhere/usage/{MONTH}",         "401 404 404 404 404 404 401 401 401"),
-    row("GET", f"network/settlement/{MONTH}",           "401 403 403 403 200 200 401 401 401"),
+                                                        "401 404 404 404 404 200 403 403 401"),
+    row("GET", f"spaces/nowhere/usage/{MONTH}",         "401 404 404 404 404 404 403 403 401"),
+    row("GET", f"network/settlement/{MONTH}",           "401 403 403 403 200 200 403 403 401"),
 )
 # fmt: on
 
