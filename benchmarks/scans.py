@@ -17,13 +17,14 @@ Three measurements, run by hand (not a test):
    SQL, and a cProfile of `scan_record`. With `--py-spy PATH`, one more HTTP run of the best
    configuration under py-spy.
 
-Configurations ending in `+lock-pass-only` are a what-if (see `lock_only_the_pass`): the
-application with its pass row lock limited to the pass row. Nothing outside benchmarks/ changes.
+Configurations ending in `+reference` run the same code with `SCAN_FAST_PATH=0`: no scan lane
+and no one-statement acceptance, every scan through Django, DRF and the Python reference path
+(`passes/scanning.py`), as before the hot path existed. Nothing outside benchmarks/ changes.
 
     .venv/bin/python benchmarks/scans.py --snapshot HEAD       # the committed code, everything
     .venv/bin/python benchmarks/scans.py --rotating            # also runs with rotating codes
     .venv/bin/python benchmarks/scans.py --parts codec,inprocess
-    .venv/bin/python benchmarks/scans.py --configs sync:2+lock-pass-only,gthread:2x8
+    .venv/bin/python benchmarks/scans.py --configs gthread:2x8,gthread:2x8+reference
 
 It creates (and afterwards drops) the database `chtipass_scanbench` on 127.0.0.1:5432, uses Redis
 database 13 on 127.0.0.1:6379 as the cache (flushed before and after), and starts gunicorn on
@@ -602,8 +603,7 @@ class ServerConfig:
     worker_class: str
     workers: int
     threads: int = 1
-    # "as-is": the application unchanged. "lock-pass-only": the what-if of suggestion 1, the
-    # pass row lock taken with `FOR UPDATE OF passes_pass` (see patched_application).
+    # "as-is": the application unchanged. "reference": the same with SCAN_FAST_PATH=0.
     variant: str = "as-is"
 
     @classmethod
@@ -619,35 +619,6 @@ class ServerConfig:
             + (f"x{self.threads}" if self.worker_class == "gthread" else "")
             + ("" if self.variant == "as-is" else f"+{self.variant}")
         )
-
-
-def lock_only_the_pass() -> None:
-    """What-if, for measurement only: `Pass.objects.select_for_update()` with `select_related`
-    locks every joined row (network, membership, home space, member) unless `of` is given, so
-    all scans of a network queue on the network row and deadlock with the FK checks of other
-    scans' inserts. This patch makes it lock the pass row alone, as `of=("self",)` would."""
-    from django.db.models.query import QuerySet
-
-    from passes.models import Pass
-
-    original = QuerySet.select_for_update
-
-    def select_for_update(self, nowait=False, skip_locked=False, of=(), no_key=False):
-        if self.model is Pass and not of:
-            of = ("self",)
-        return original(self, nowait=nowait, skip_locked=skip_locked, of=of, no_key=no_key)
-
-    QuerySet.select_for_update = select_for_update
-
-
-def patched_application():
-    """gunicorn `scans:patched_application()`: the WSGI app with `lock_only_the_pass`."""
-    from django.core.wsgi import get_wsgi_application
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coworking.settings")
-    application = get_wsgi_application()
-    lock_only_the_pass()
-    return application
 
 
 def _proc_cpu(pid: int, *, system_only: bool = False) -> float:
@@ -785,8 +756,8 @@ def _listening(pid: int) -> bool:
 
 def start_gunicorn(config: ServerConfig, env: dict[str, str], log: Path) -> subprocess.Popen:
     app = "coworking.wsgi:application"
-    if config.variant == "lock-pass-only":
-        app = "scans:patched_application()"
+    if config.variant == "reference":
+        env = {**env, "SCAN_FAST_PATH": "0"}
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         app,
@@ -1214,13 +1185,8 @@ def main() -> None:
     parser.add_argument("--keys-per-space", type=int, default=4)
     parser.add_argument(
         "--configs",
-        default=(
-            "sync:2,sync:4,gthread:2x4,"
-            "sync:2+lock-pass-only,sync:3+lock-pass-only,sync:4+lock-pass-only,"
-            "sync:5+lock-pass-only,gthread:2x4+lock-pass-only,gthread:3x4+lock-pass-only,"
-            "gthread:4x4+lock-pass-only,gthread:2x8+lock-pass-only"
-        ),
-        help="worker class:workers[xthreads][+lock-pass-only], comma-separated",
+        default="sync:2,sync:4,gthread:2x4,gthread:2x8,gthread:3x8,gthread:2x8+reference",
+        help="worker class:workers[xthreads][+reference], comma-separated",
     )
     parser.add_argument("--connections", default="16,32")
     parser.add_argument("--duration", type=float, default=20)
@@ -1234,7 +1200,7 @@ def main() -> None:
     parser.add_argument(
         "--throttle",
         default="1000000/min",
-        help="THROTTLE_SCAN for gunicorn (DRF keeps every request of the period in the cache)",
+        help="THROTTLE_SCAN for gunicorn (high: the benchmark sends far more than a door would)",
     )
     parser.add_argument("--inprocess-scans", type=int, default=500)
     parser.add_argument("--profile-scans", type=int, default=1000)
@@ -1308,12 +1274,12 @@ def main() -> None:
                 )
                 report["http"] = [vars(r) for r in results]
                 print("\n== summary: best configuration per variant (static credentials) ==")
-                for variant in ("as-is", "lock-pass-only"):
+                for variant in ("as-is", "reference"):
                     runs = [
                         r
                         for r in results
                         if r.credential == "static"
-                        and ("+lock-pass-only" in r.config) == (variant == "lock-pass-only")
+                        and ("+reference" in r.config) == (variant == "reference")
                     ]
                     for connections in sorted({r.connections for r in runs}):
                         same = [r for r in runs if r.connections == connections]
