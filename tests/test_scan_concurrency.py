@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from passes.keys import forget_cached_keys, signing_key_create
-from passes.models import AllowanceCounter, Network, NetworkSpace, Scan, Visit
+from passes.models import AllowanceCounter, HostDayCounter, Network, NetworkSpace, Scan, Visit
 from passes.services import credential_static, pass_issue
 
 from .conftest import make_partner_key, partner_client
@@ -110,3 +110,37 @@ def test_crossed_scans_between_spaces_neither_deadlock_nor_wait_on_each_other():
         (200, "accepted")
     ] * count, results
     assert Visit.objects.count() == count
+
+
+def test_concurrent_visitors_never_exceed_a_hosts_daily_capacity():
+    """Many members at one door at once: exactly `capacity` get in (on PostgreSQL the
+    acceptances are the one-statement fast path; the refusals come from the reference)."""
+    import datetime as dt
+
+    count = threads_for_backend()
+    capacity = count // 2
+    forget_cached_keys()
+    signing_key_create(not_before=timezone.now() - dt.timedelta(days=1))
+    home, host = SpaceFactory(), SpaceFactory()
+    network = Network.objects.create(
+        slug="busy", name="Busy", monthly_visits=10, monthly_visits_per_host=10
+    )
+    NetworkSpace.objects.create(network=network, space=home, daily_visitor_capacity=100)
+    NetworkSpace.objects.create(network=network, space=host, daily_visitor_capacity=capacity)
+    credentials = []
+    for _ in range(count):
+        membership = MembershipFactory(member=MemberFactory(), space=home)
+        credentials.append(credential_static(pass_issue(membership=membership, network=network)))
+    key = make_partner_key(host)
+
+    results = run_concurrently(count, lambda i: scan(key, credentials[i]))
+
+    outcomes = Counter((status, decision, reason) for status, decision, reason, _ in results)
+    assert outcomes == {
+        (200, "accepted", None): capacity,
+        (200, "refused", "host_full"): count - capacity,
+    }, results
+    assert Visit.objects.filter(host=host).count() == capacity
+    assert HostDayCounter.objects.get(host=host).used == capacity
+    # Nobody refused at the door has used any of their allowance.
+    assert sum(AllowanceCounter.objects.values_list("used", flat=True)) == 2 * capacity
