@@ -39,5 +39,7 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# 2 cores: 3 processes x 4 threads. Override the command to tune (e.g. --workers 5).
-CMD ["gunicorn", "coworking.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]
+# 2 cores: 2 processes x 8 threads, the best of the configurations measured for scans
+# (benchmarks/SCANS.md); threads keep the scanners' connections alive. Override the command to
+# tune for more cores (e.g. --workers 4).
+CMD ["gunicorn", "coworking.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--access-logfile", "-"]
