@@ -20,6 +20,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
@@ -39,6 +40,7 @@ from spaces.services import (
 from . import serializers as s
 from .calendar import bookings_calendar
 from .errors import error_response
+from .renderers import FastJSONRenderer
 
 
 class TokenView(APIView):
@@ -126,7 +128,12 @@ class SpaceViewSet(viewsets.ReadOnlyModelViewSet):
         parameters=[OpenApiParameter("date", OpenApiTypes.DATE, required=True)],
         responses={200: OpenApiTypes.OBJECT},
     )
-    @action(detail=True, permission_classes=[IsAuthenticated])
+    # A busy day is half a megabyte of JSON: orjson writes it in a fraction of the time.
+    @action(
+        detail=True,
+        permission_classes=[IsAuthenticated],
+        renderer_classes=[FastJSONRenderer, BrowsableAPIRenderer],
+    )
     def availability(self, request, slug=None):
         space = self.get_object()  # an unknown space is a 404 whatever the query says
         query = s.AvailabilityQuerySerializer(data=request.query_params)
@@ -228,7 +235,8 @@ class BookingViewSet(
             note=values["note"],
             actor=request.user,
         )
-        booking = self.get_queryset().get(pk=booking.pk)
+        # Answered from memory: the resource (with its space) and the member are already loaded,
+        # and whoever may book may see the booking, so reading it back would add two queries.
         return Response(s.BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: OpenApiResponse(description="Cancelled.")})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 from django.db import connection
@@ -12,35 +11,49 @@ from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Value
 from coworking.models import Member
 
 from .models import Booking, Closure, Resource, Space
-from .opening_hours import Interval, local_datetime
+from .opening_hours import Interval, intervals_on, local_datetime
 from .rules import SLOT_MINUTES
-from .schedule import desk_periods, open_intervals
+from .schedule import periods_of
 
-# An interval with its ends already written out: (start, end, start ISO, end ISO).
-Span = tuple[dt.datetime, dt.datetime, str, str]
-# A booking of the day: its span plus whether it is the asking member's.
-Booked = tuple[dt.datetime, dt.datetime, str, str, bool]
+# An interval of the day, its ends both as distances from the start of the day (instants, so
+# compared rightly even across a daylight-saving change) and as local ISO text:
+# (start, end, start ISO, end ISO).
+Span = tuple[dt.timedelta, dt.timedelta, str, str]
 
 
-def _free_spans(opened: list[Span], taken: list[Booked]) -> list[dict[str, str]]:
-    """The `opened` spans minus the `taken` ones (both sorted, half-open), written out."""
+def _span(interval: Interval, origin: dt.datetime) -> Span:
+    start, end = interval
+    return (start - origin, end - origin, start.isoformat(), end.isoformat())
+
+
+# A booking of the day as the query returns it: (resource id, start, end, member id), its ends
+# as distances from the start of the day.
+BookingRow = tuple[int, dt.timedelta, dt.timedelta, int]
+
+
+def _free_spans(
+    opened: list[Span], bookings: list[BookingRow], written: dict[dt.timedelta, str]
+) -> list[dict[str, str]]:
+    """The `opened` spans minus the `bookings` (both sorted, half-open), written out; the ISO
+    text of every end of a booking is in `written`."""
     free = []
     for start, end, start_iso, end_iso in opened:
         cursor, cursor_iso = start, start_iso
-        for busy_start, busy_end, busy_start_iso, busy_end_iso, _mine in taken:
+        for _resource, busy_start, busy_end, _member in bookings:
             if busy_end <= cursor or busy_start >= end:
                 continue
             if busy_start > cursor:
-                free.append({"start": cursor_iso, "end": busy_start_iso})
+                free.append({"start": cursor_iso, "end": written[busy_start]})
             if busy_end > cursor:
-                cursor, cursor_iso = busy_end, busy_end_iso
+                cursor, cursor_iso = busy_end, written[busy_end]
         if cursor < end:
             free.append({"start": cursor_iso, "end": end_iso})
     return free
 
 
 class _BookedRange(Func):
-    """`tstzrange(start, end, '[)')`: the expression of the `booking_no_overlap` GiST index."""
+    """`tstzrange(start, end, '[)')`: the expression of the `booking_confirmed_span` GiST index
+    (and of the `booking_no_overlap` exclusion constraint)."""
 
     function = "TSTZRANGE"
     template = "%(function)s(%(expressions)s, '[)')"
@@ -55,8 +68,8 @@ def _bookings_overlapping(start: dt.datetime, end: dt.datetime) -> QuerySet[Book
     """Confirmed bookings that overlap [start, end).
 
     On PostgreSQL the same condition is also written as a range overlap, which adds nothing
-    logically but lets the planner use the exclusion constraint's GiST index instead of reading
-    every booking ever made.
+    logically but lets the planner use the GiST index on confirmed spans (migration 0003)
+    instead of reading every booking ever made.
     """
     bookings = Booking.objects.filter(status=Booking.Status.CONFIRMED, start__lt=end, end__gt=start)
     if connection.vendor == "postgresql":
@@ -68,24 +81,16 @@ def _bookings_overlapping(start: dt.datetime, end: dt.datetime) -> QuerySet[Book
     return bookings
 
 
-def _span(interval: Interval) -> dict[str, str]:
-    return {"start": interval[0].isoformat(), "end": interval[1].isoformat()}
-
-
-def _spans(intervals: list[Interval]) -> list[Span]:
-    return [(start, end, start.isoformat(), end.isoformat()) for start, end in intervals]
-
-
 def space_availability(space: Space, day: dt.date, member: Member | None = None) -> list[dict]:
     """Every active resource of `space` on `day`: open, booked and free intervals.
 
-    Two queries whatever the number of resources and bookings: resources (with a closure flag
-    computed by the database) and the day's bookings.
+    Two queries whatever the number of resources and bookings: resources (plain rows, with a
+    closure flag computed by the database) and the day's bookings.
 
     Thousands of bookings share a few dozen slot boundaries, so the bookings query returns each
     end as its distance from the day's start (an interval, which the driver decodes much faster
-    than a timestamp), and each distinct distance is turned into a local time and written out
-    once.
+    than a timestamp); every interval of the day is compared as such a distance, and each
+    distinct distance is turned into local ISO text once.
     """
     tz = space.tz
     day_start = local_datetime(day, dt.timedelta(0), tz)
@@ -97,11 +102,22 @@ def space_availability(space: Space, day: dt.date, member: Member | None = None)
         starts_on__lte=day,
         ends_on__gte=day,
     )
-    resources = list(
+    resources = (
         Resource.objects.filter(space=space, is_active=True)
-        .annotate(closed=Exists(closures))
-        .select_related("training")
+        .annotate(closed=Exists(closures), training_name=F("training__name"))
         .order_by("kind", "name")
+        .values_list(
+            "id",
+            "name",
+            "kind",
+            "desk_type",
+            "capacity",
+            "members_only",
+            "training_name",
+            "opening_hours",
+            "closed",
+            named=True,
+        )
     )
     rows = (
         _bookings_overlapping(day_start, day_end)
@@ -110,59 +126,78 @@ def space_availability(space: Space, day: dt.date, member: Member | None = None)
         .annotate(start_offset=F("start") - Value(origin), end_offset=F("end") - Value(origin))
         .values_list("resource_id", "start_offset", "end_offset", "member_id")
     )
-    moments: dict[dt.timedelta, tuple[dt.datetime, str]] = {}
 
-    def moment(offset: dt.timedelta) -> tuple[dt.datetime, str]:
-        local = (origin + offset).astimezone(tz)
-        moments[offset] = found = (local, local.isoformat())
+    # 1. The day's bookings, in order of start, grouped by resource.
+    bookings: dict[int, list[BookingRow]] = {}
+    for row in rows:
+        group = bookings.get(row[0])
+        if group is None:
+            bookings[row[0]] = [row]
+        else:
+            group.append(row)
+
+    # 2. Opening intervals and desk periods, once per set of opening hours (most resources
+    #    follow the space's).
+    by_hours: dict[str | None, tuple[list[Span], dict[str, Span]]] = {}
+
+    def opening(hours: dict | None) -> tuple[list[Span], dict[str, Span]]:
+        key = None if hours is None else repr(hours)
+        found = by_hours.get(key)
+        if found is None:
+            intervals = intervals_on(hours or space.opening_hours, day, tz)
+            periods = periods_of(intervals, space, day)
+            found = by_hours[key] = (
+                [_span(interval, origin) for interval in intervals],
+                {name: _span(interval, origin) for name, interval in periods.items()},
+            )
         return found
 
-    booked: dict[int, list[Booked]] = defaultdict(list)
-    member_id = member.pk if member is not None else None
-    for resource_id, start_offset, end_offset, booker_id in rows:
-        start, start_iso = moments.get(start_offset) or moment(start_offset)
-        end, end_iso = moments.get(end_offset) or moment(end_offset)
-        booked[resource_id].append((start, end, start_iso, end_iso, booker_id == member_id))
+    # 3. One entry per resource. Each distinct end of a booking (a few dozen slot boundaries)
+    #    is written out once.
+    written: dict[dt.timedelta, str] = {}
 
-    # Most resources follow the space's opening hours: compute those once.
-    space_hours: list[Span] | None = None
+    def write(offset: dt.timedelta) -> str:
+        written[offset] = text = (origin + offset).astimezone(tz).isoformat()
+        return text
+
+    member_id = member.pk if member is not None else None
     result = []
     for resource in resources:
-        resource.space = space  # already loaded: no query per resource
         if resource.closed:
-            opened: list[Span] = []
-        elif resource.opening_hours:
-            opened = _spans(open_intervals(resource, day))
+            opened, periods = [], {}
         else:
-            if space_hours is None:
-                space_hours = _spans(open_intervals(resource, day))
-            opened = space_hours
-        taken = booked.get(resource.pk, [])
+            opened, periods = opening(resource.opening_hours or None)
+        group = bookings.get(resource.id, [])
+        booked = [
+            {
+                "start": written.get(start) or write(start),
+                "end": written.get(end) or write(end),
+                "mine": booker_id == member_id,
+            }
+            for _resource, start, end, booker_id in group
+        ]
         entry: dict[str, Any] = {
-            "id": resource.pk,
+            "id": resource.id,
             "name": resource.name,
             "kind": resource.kind,
             "desk_type": resource.desk_type,
             "capacity": resource.capacity,
             "members_only": resource.members_only,
-            "training": resource.training.name if resource.training else None,
+            "training": resource.training_name,
             "slot_minutes": None if resource.kind == Resource.Kind.DESK else SLOT_MINUTES,
             "closed": not opened,
             "open": [{"start": start_iso, "end": end_iso} for _s, _e, start_iso, end_iso in opened],
-            "booked": [
-                {"start": start_iso, "end": end_iso, "mine": mine}
-                for _s, _e, start_iso, end_iso, mine in taken
-            ],
-            "free": _free_spans(opened, taken),
+            "booked": booked,
+            "free": _free_spans(opened, group, written),
         }
         if resource.kind == Resource.Kind.DESK:
-            periods = desk_periods(resource, day) if opened else {}
             entry["periods"] = {
                 name: {
-                    **_span(interval),
-                    "free": not any(s < interval[1] and interval[0] < e for s, e, *_ in taken),
+                    "start": start_iso,
+                    "end": end_iso,
+                    "free": not any(s < end and start < e for _r, s, e, _m in group),
                 }
-                for name, interval in periods.items()
+                for name, (start, end, start_iso, end_iso) in periods.items()
             }
         result.append(entry)
     return result

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import Q, QuerySet
 
-from .models import Closure, Resource
+from .models import Closure, Resource, Space
 from .opening_hours import Interval, intervals_on, local_datetime
 
 
@@ -28,14 +28,18 @@ def open_intervals(resource: Resource, day: dt.date) -> list[Interval]:
 
 def desk_periods(resource: Resource, day: dt.date) -> dict[str, Interval]:
     """The bookable shapes of a desk on `day`: the whole day and, when it splits, half-days."""
-    intervals = open_intervals(resource, day)
+    return periods_of(open_intervals(resource, day), resource.space, day)
+
+
+def periods_of(intervals: list[Interval], space: Space, day: dt.date) -> dict[str, Interval]:
+    """The desk periods of a day open over `intervals` (a desk's opening intervals that day)."""
     if not intervals:
         return {}
     opens, closes = intervals[0][0], intervals[-1][1]
     periods = {"day": (opens, closes)}
-    split_time = resource.space.half_day_split
+    split_time = space.half_day_split
     split = local_datetime(
-        day, dt.timedelta(hours=split_time.hour, minutes=split_time.minute), resource.space.tz
+        day, dt.timedelta(hours=split_time.hour, minutes=split_time.minute), space.tz
     )
     if opens < split < closes:
         periods["morning"] = (opens, split)

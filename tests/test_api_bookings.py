@@ -95,6 +95,31 @@ def test_a_desk_booked_for_the_whole_day_spans_the_opening_hours(api, alice, des
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("booker", "request_body"),
+    [
+        ("alice", {"start": "2026-12-02T10:00:00+01:00", "end": "2026-12-02T11:30:00+01:00"}),
+        ("alice", {"start": "2026-12-02T09:00:00Z", "end": "2026-12-02T10:00:00Z", "note": "é"}),
+        ("alice", {"date": "2026-12-02", "period": "afternoon"}),
+        ("camille", {"start": "2026-12-02T14:00:00+01:00", "end": "2026-12-02T15:00:00+01:00"}),
+    ],
+)
+def test_the_created_booking_is_answered_as_it_is_stored(
+    api, alice, camille, room, desk, booker, request_body
+):
+    client = api.as_(alice if booker == "alice" else camille)
+    resource = desk if "period" in request_body else room
+    body = {"resource": resource.pk, **request_body}
+    if booker == "camille":
+        body["member"] = alice.pk
+
+    created = client.post(BOOKINGS_URL, body)
+
+    assert created.status_code == 201
+    assert created.json() == client.get(f"{BOOKINGS_URL}{created.json()['id']}/").json()
+
+
+@pytest.mark.django_db
 def test_a_desk_on_a_closed_day_is_refused_with_closed(api, alice, desk):
     response = api.as_(alice).post(
         BOOKINGS_URL, {"resource": desk.pk, "date": "2026-12-05", "period": "day"}

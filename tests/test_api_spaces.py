@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 
 from spaces.models import Booking, Closure, Resource
 from spaces.services import booking_create
@@ -218,6 +219,140 @@ def test_availability_shows_a_closure_of_one_resource(api, alice, mutualab, desk
 
     assert resources["Salle Jean Bart"]["closed"] is True
     assert resources["Poste 01"]["closed"] is False
+
+
+@pytest.mark.django_db
+def test_availability_describes_every_resource_in_full(api, alice, bob, desk, laser):
+    Booking.objects.create(
+        resource=laser, member=bob, start=paris(2026, 12, 2, 9), end=paris(2026, 12, 2, 10)
+    )
+    ResourceFactory(space=desk.space, name="Vieille imprimante", is_active=False)
+
+    resources = api.as_(alice).get(AVAILABILITY_URL, {"date": "2026-12-02"}).json()["resources"]
+
+    # Ordered by kind, then name; inactive resources are left out.
+    assert [r["name"] for r in resources] == ["Poste 01", "Découpeuse laser"]
+    opened = span(paris(2026, 12, 2, 8, 30), paris(2026, 12, 2, 19))
+    assert resources == [
+        {
+            "id": desk.pk,
+            "name": "Poste 01",
+            "kind": "desk",
+            "desk_type": "hot",
+            "capacity": 1,
+            "members_only": True,
+            "training": None,
+            "slot_minutes": None,
+            "closed": False,
+            "open": [opened],
+            "booked": [],
+            "free": [opened],
+            "periods": {
+                "day": {**opened, "free": True},
+                "morning": {
+                    **span(paris(2026, 12, 2, 8, 30), paris(2026, 12, 2, 13)),
+                    "free": True,
+                },
+                "afternoon": {**span(paris(2026, 12, 2, 13), paris(2026, 12, 2, 19)), "free": True},
+            },
+        },
+        {
+            "id": laser.pk,
+            "name": "Découpeuse laser",
+            "kind": "machine",
+            "desk_type": "",
+            "capacity": 1,
+            "members_only": True,
+            "training": "Laser safety",
+            "slot_minutes": 15,
+            "closed": False,
+            "open": [opened],
+            "booked": [{**span(paris(2026, 12, 2, 9), paris(2026, 12, 2, 10)), "mine": False}],
+            "free": [
+                span(paris(2026, 12, 2, 8, 30), paris(2026, 12, 2, 9)),
+                span(paris(2026, 12, 2, 10), paris(2026, 12, 2, 19)),
+            ],
+        },
+    ]
+
+
+@pytest.mark.django_db
+def test_a_resource_with_its_own_opening_hours_shows_them(api, alice, desk, room):
+    evenings = {day: [["09:00", "12:00"], ["14:00", "22:00"]] for day in ("wed", "thu")}
+    for resource in (desk, room):
+        resource.opening_hours = evenings
+        resource.save(update_fields=["opening_hours"])
+    Booking.objects.create(
+        resource=room, member=alice, start=paris(2026, 12, 2, 11), end=paris(2026, 12, 2, 15)
+    )
+
+    resources = by_name(
+        api.as_(alice).get(AVAILABILITY_URL, {"date": "2026-12-02"}).json()["resources"]
+    )
+
+    salle = resources["Salle Jean Bart"]
+    assert salle["open"] == [
+        span(paris(2026, 12, 2, 9), paris(2026, 12, 2, 12)),
+        span(paris(2026, 12, 2, 14), paris(2026, 12, 2, 22)),
+    ]
+    assert salle["booked"] == [
+        {**span(paris(2026, 12, 2, 11), paris(2026, 12, 2, 15)), "mine": True}
+    ]
+    assert salle["free"] == [
+        span(paris(2026, 12, 2, 9), paris(2026, 12, 2, 11)),
+        span(paris(2026, 12, 2, 15), paris(2026, 12, 2, 22)),
+    ]
+    # A desk's day runs from its own opening to its own closing.
+    assert resources["Poste 01"]["periods"]["day"] == {
+        **span(paris(2026, 12, 2, 9), paris(2026, 12, 2, 22)),
+        "free": True,
+    }
+
+
+@pytest.mark.django_db
+def test_a_booking_from_the_evening_before_shows_with_its_real_start(api, alice, mutualab, room):
+    mutualab.opening_hours = {day: [["00:00", "24:00"]] for day in ("tue", "wed")}
+    mutualab.save(update_fields=["opening_hours"])
+    Booking.objects.create(
+        resource=room, member=alice, start=paris(2026, 12, 1, 22), end=paris(2026, 12, 2, 2)
+    )
+    Booking.objects.create(
+        resource=room, member=alice, start=paris(2026, 12, 2, 23), end=paris(2026, 12, 3, 1)
+    )
+
+    salle = by_name(
+        api.as_(alice).get(AVAILABILITY_URL, {"date": "2026-12-02"}).json()["resources"]
+    )["Salle Jean Bart"]
+
+    assert salle["booked"] == [
+        {**span(paris(2026, 12, 1, 22), paris(2026, 12, 2, 2)), "mine": True},
+        {**span(paris(2026, 12, 2, 23), paris(2026, 12, 3, 1)), "mine": True},
+    ]
+    assert salle["free"] == [span(paris(2026, 12, 2, 2), paris(2026, 12, 2, 23))]
+
+
+@pytest.mark.django_db
+def test_availability_is_the_json_drf_would_write(api, alice, bob, desk, room):
+    room.name = "Salle\u2028« Jean Bart »"  # a line separator must stay escaped
+    room.save(update_fields=["name"])
+    booking_create(
+        member=bob, resource=room, start=paris(2026, 12, 2, 10), end=paris(2026, 12, 2, 11)
+    )
+
+    response = api.as_(alice).get(AVAILABILITY_URL, {"date": "2026-12-02"})
+
+    assert response["Content-Type"] == "application/json"
+    assert response.content == JSONRenderer().render(response.data)
+    assert b"\\u2028" in response.content
+
+
+@pytest.mark.django_db
+def test_availability_can_be_browsed(api, alice, room):
+    response = api.as_(alice).get(AVAILABILITY_URL, {"date": "2026-12-02"}, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "Salle Jean Bart" in response.content.decode()
 
 
 @pytest.mark.django_db

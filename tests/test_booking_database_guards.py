@@ -2,8 +2,10 @@
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from spaces.models import Booking
+from spaces.rules import BookingError
 from spaces.services import booking_create
 
 from .conftest import paris
@@ -100,3 +102,42 @@ def test_a_booking_ending_before_it_starts_fails_in_the_database(clock, alice, r
         Booking.objects.create(
             resource=room, member=alice, start=paris(2026, 12, 2, 11), end=paris(2026, 12, 2, 10)
         )
+
+
+def test_the_booking_service_leaves_the_overlap_to_the_database(existing, bob):
+    with CaptureQueriesContext(connection) as queries, pytest.raises(BookingError) as refused:
+        booking_create(
+            member=bob,
+            resource=existing.resource,
+            start=paris(2026, 12, 2, 10, 30),
+            end=paris(2026, 12, 2, 11, 30),
+        )
+
+    assert refused.value.code == "booking_conflict"
+    statements = [query["sql"] for query in queries.captured_queries]
+    # Refused by the INSERT itself: no SELECT for overlaps before it, no savepoint of its own
+    # (the one savepoint is the service's transaction, nested in the test's).
+    insert = next(i for i, sql in enumerate(statements) if sql.startswith('INSERT INTO "spaces_b'))
+    assert statements[insert + 1].startswith("ROLLBACK")
+    assert not any(sql.startswith('SELECT 1 AS "a" FROM "spaces_booking"') for sql in statements)
+    assert sum(sql.startswith("SAVEPOINT") for sql in statements) == 1
+    assert Booking.objects.count() == 1
+
+
+def test_a_refused_overlap_leaves_the_callers_transaction_usable(existing, bob):
+    with transaction.atomic():
+        with pytest.raises(BookingError):
+            booking_create(
+                member=bob,
+                resource=existing.resource,
+                start=paris(2026, 12, 2, 10, 30),
+                end=paris(2026, 12, 2, 11, 30),
+            )
+        later = booking_create(
+            member=bob,
+            resource=existing.resource,
+            start=paris(2026, 12, 2, 11),
+            end=paris(2026, 12, 2, 12),
+        )
+
+    assert set(Booking.objects.values_list("pk", flat=True)) == {existing.pk, later.pk}

@@ -123,3 +123,52 @@ def test_availability_on_the_short_day_shows_local_opening_hours(mutualab, open_
     assert entry["open"] == [
         {"start": "2027-03-28T00:00:00+01:00", "end": "2027-03-29T00:00:00+02:00"}
     ]
+
+
+def test_availability_of_the_fall_back_day_keeps_both_passes_of_the_repeated_hour(
+    alice, bob, mutualab, open_all_week
+):
+    # 02:00–02:30 is booked twice: in summer time (00:00 UTC), then in winter time (01:00 UTC).
+    summer = dt.datetime(2026, 10, 25, 2, 0, tzinfo=ZoneInfo("Europe/Paris"), fold=0)
+    winter = summer.replace(fold=1)
+    for member, start in ((alice, summer), (bob, winter)):
+        start = start.astimezone(UTC)
+        Booking.objects.create(
+            resource=open_all_week,
+            member=member,
+            start=start,
+            end=start + dt.timedelta(minutes=30),
+        )
+
+    [entry] = space_availability(mutualab, dt.date(2026, 10, 25), member=alice)
+
+    assert entry["booked"] == [
+        {"start": "2026-10-25T02:00:00+02:00", "end": "2026-10-25T02:30:00+02:00", "mine": True},
+        {"start": "2026-10-25T02:00:00+01:00", "end": "2026-10-25T02:30:00+01:00", "mine": False},
+    ]
+    # Compared as instants, not as wall-clock times: the half hour between them is free.
+    assert entry["free"] == [
+        {"start": "2026-10-25T00:00:00+02:00", "end": "2026-10-25T02:00:00+02:00"},
+        {"start": "2026-10-25T02:30:00+02:00", "end": "2026-10-25T02:00:00+01:00"},
+        {"start": "2026-10-25T02:30:00+01:00", "end": "2026-10-26T00:00:00+01:00"},
+    ]
+
+
+def test_a_desk_booked_in_the_second_pass_of_the_repeated_hour_is_not_free(alice, mutualab, desk):
+    mutualab.opening_hours = ALL_DAY_EVERY_DAY
+    mutualab.half_day_split = dt.time(2, 30)
+    mutualab.save()
+    winter = dt.datetime(2026, 10, 25, 2, 0, tzinfo=ZoneInfo("Europe/Paris"), fold=1)
+    Booking.objects.create(
+        resource=desk,
+        member=alice,
+        start=winter.astimezone(UTC),
+        end=winter.astimezone(UTC) + dt.timedelta(minutes=45),
+    )
+
+    [entry] = space_availability(mutualab, dt.date(2026, 10, 25))
+
+    # The booking is 01:00–01:45 UTC, after the morning (22:00–00:30 UTC) has ended.
+    assert entry["periods"]["morning"]["free"] is True
+    assert entry["periods"]["afternoon"]["free"] is False
+    assert entry["periods"]["day"]["free"] is False
