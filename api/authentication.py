@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import threading
+import time
+
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -58,3 +63,39 @@ class PartnerKeyScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Api-Key <key>` — a partner space's scanner key.",
         }
+
+
+# --- Member tokens ---------------------------------------------------------------------------
+
+# Each API request of a member names a token: each process keeps the tokens it has checked for
+# this long (seconds), so that a request costs no token query. Deleting a token (logout, erasure)
+# or saving a member (deactivated, erased) forgets them all at once in the process that does it,
+# by signal (wired in apps.py); another worker follows within this delay.
+TOKEN_CACHE_SECONDS = 5.0
+_TOKEN_CACHE_SIZE = 4096
+_tokens_lock = threading.Lock()
+_tokens: dict[bytes, tuple[float, object, object]] = {}
+
+
+def forget_tokens(**_signal: object) -> None:
+    with _tokens_lock:
+        _tokens.clear()
+
+
+class CachedTokenAuthentication(authentication.TokenAuthentication):
+    """DRF's `Authorization: Token …`, with the token and its member kept in memory briefly."""
+
+    def authenticate_credentials(self, key):
+        digest = hashlib.sha256(key.encode()).digest()
+        now = time.monotonic()
+        with _tokens_lock:
+            found = _tokens.get(digest)
+        if found is not None and now - found[0] < TOKEN_CACHE_SECONDS:
+            # A copy per request: a view may set attributes on request.user.
+            return copy.copy(found[1]), found[2]
+        member, token = super().authenticate_credentials(key)
+        with _tokens_lock:
+            if len(_tokens) >= _TOKEN_CACHE_SIZE:
+                _tokens.clear()
+            _tokens[digest] = (now, copy.copy(member), token)
+        return member, token
