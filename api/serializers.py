@@ -240,6 +240,19 @@ class BookingSerializer(serializers.ModelSerializer):
 PERIODS = [("day", _("journée")), ("morning", _("matin")), ("afternoon", _("après-midi"))]
 
 
+class BookedMemberField(serializers.PrimaryKeyRelatedField):
+    """The member a booking is for. An id that names nobody gets the answer an id of somebody
+    else's gets (403 `forbidden`), so that booking cannot be used to find which ids exist."""
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if any(getattr(detail, "code", None) == "does_not_exist" for detail in error.detail):
+                raise BookingError("forbidden") from None
+            raise
+
+
 class BookingRequestSerializer(serializers.Serializer):
     """Either `start` + `end`, or (desks) `date` + `period`."""
 
@@ -248,7 +261,7 @@ class BookingRequestSerializer(serializers.Serializer):
     end = serializers.DateTimeField(required=False)
     date = serializers.DateField(required=False)
     period = serializers.ChoiceField(choices=PERIODS, required=False)
-    member = serializers.PrimaryKeyRelatedField(
+    member = BookedMemberField(
         queryset=Member.objects.all(),
         required=False,
         help_text=_("Co-gérant·es : réserver pour un membre de leur lieu."),

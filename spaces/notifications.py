@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from icalendar import Calendar, Event
 
 from coworking.outbox import outbox_add, outbox_handler
@@ -20,20 +21,39 @@ def booking_notify(booking: Booking, event: str) -> None:
     outbox_add(f"booking.{event}", {"booking_id": booking.pk})
 
 
-def _ics(booking: Booking, cancelled: bool) -> bytes:
+def series_notify(bookings: list[Booking], event: str) -> None:
+    """Queue one email about several occurrences of a series ("confirmed" or "cancelled")."""
+    if bookings:
+        outbox_add(f"bookings.{event}", {"booking_ids": [booking.pk for booking in bookings]})
+
+
+def _ics(bookings: list[Booking], cancelled: bool) -> bytes:
+    """One event per booking; its UID is the booking's, so a calendar app that got the
+    confirmation matches the cancellation of any one occurrence later."""
     calendar = Calendar()
     calendar.add("prodid", "-//ch'tipass//bookings//FR")
     calendar.add("version", "2.0")
     calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
-    event = Event()
-    event.add("uid", f"booking-{booking.pk}@{settings.SITE_URL.split('://')[-1]}")
-    event.add("summary", f"{booking.resource.name} — {booking.resource.space.name}")
-    event.add("dtstart", booking.start)
-    event.add("dtend", booking.end)
-    event.add("dtstamp", booking.created_at)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    calendar.add_component(event)
+    for booking in bookings:
+        event = Event()
+        event.add("uid", f"booking-{booking.pk}@{settings.SITE_URL.split('://')[-1]}")
+        event.add("summary", f"{booking.resource.name} — {booking.resource.space.name}")
+        event.add("dtstart", booking.start)
+        event.add("dtend", booking.end)
+        event.add("dtstamp", booking.created_at)
+        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+        calendar.add_component(event)
     return calendar.to_ical()
+
+
+def _when(booking: Booking) -> str:
+    tz = booking.resource.space.tz
+    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    return _("%(day)s, %(start)s–%(end)s") % {
+        "day": formats.date_format(start, "l j F Y"),
+        "start": formats.time_format(start, "H:i"),
+        "end": formats.time_format(end, "H:i"),
+    }
 
 
 def _send(payload: dict[str, Any], cancelled: bool) -> None:
@@ -46,17 +66,10 @@ def _send(payload: dict[str, Any], cancelled: bool) -> None:
         return
     member, space = booking.member, booking.resource.space
     with translation.override(member.language or settings.LANGUAGE_CODE):
-        start = booking.start.astimezone(space.tz)
-        end = booking.end.astimezone(space.tz)
-        when = _("%(day)s, %(start)s–%(end)s") % {
-            "day": formats.date_format(start, "l j F Y"),
-            "start": formats.time_format(start, "H:i"),
-            "end": formats.time_format(end, "H:i"),
-        }
         values = {
             "resource": booking.resource.name,
             "space": space.name,
-            "when": when,
+            "when": _when(booking),
             "name": member.first_name,
         }
         if cancelled:
@@ -79,7 +92,62 @@ def _send(payload: dict[str, Any], cancelled: bool) -> None:
                 % values
             )
     message = EmailMessage(subject, body, to=[member.email])
-    message.attach("reservation.ics", _ics(booking, cancelled), "text/calendar")
+    message.attach("reservation.ics", _ics([booking], cancelled), "text/calendar")
+    message.send()
+
+
+def _send_several(payload: dict[str, Any], cancelled: bool) -> None:
+    bookings = list(
+        Booking.objects.select_related("resource__space", "member")
+        .filter(pk__in=payload["booking_ids"])
+        .order_by("start")
+    )
+    if not bookings:
+        return
+    first = bookings[0]
+    member, resource = first.member, first.resource
+    with translation.override(member.language or settings.LANGUAGE_CODE):
+        values = {
+            "resource": resource.name,
+            "space": resource.space.name,
+            "count": len(bookings),
+            "name": member.first_name,
+            "list": "\n".join(f"- {_when(booking)}" for booking in bookings),
+        }
+        if cancelled:
+            subject = (
+                ngettext(
+                    "Réservation annulée : %(resource)s, %(count)d créneau",
+                    "Réservations annulées : %(resource)s, %(count)d créneaux",
+                    len(bookings),
+                )
+                % values
+            )
+            intro = ngettext(
+                "Bonjour %(name)s,\n\nCe créneau de %(resource)s à %(space)s est annulé :",
+                "Bonjour %(name)s,\n\nCes créneaux de %(resource)s à %(space)s sont annulés :",
+                len(bookings),
+            )
+        else:
+            subject = (
+                ngettext(
+                    "Réservation confirmée : %(resource)s, %(count)d créneau",
+                    "Réservations confirmées : %(resource)s, %(count)d créneaux",
+                    len(bookings),
+                )
+                % values
+            )
+            intro = ngettext(
+                "Bonjour %(name)s,\n\nCe créneau de %(resource)s à %(space)s est confirmé :",
+                "Bonjour %(name)s,\n\nCes créneaux de %(resource)s à %(space)s sont confirmés :",
+                len(bookings),
+            )
+        body = (intro % values) + "\n" + values["list"] + "\n\n"
+        if not cancelled:
+            body += _("Les événements sont joints pour votre agenda.") + "\n\n"
+        body += "ch'tipass"
+    message = EmailMessage(subject, body, to=[member.email])
+    message.attach("reservations.ics", _ics(bookings, cancelled), "text/calendar")
     message.send()
 
 
@@ -91,3 +159,13 @@ def _booking_confirmed(payload: dict[str, Any]) -> None:
 @outbox_handler("booking.cancelled")
 def _booking_cancelled(payload: dict[str, Any]) -> None:
     _send(payload, cancelled=True)
+
+
+@outbox_handler("bookings.confirmed")
+def _bookings_confirmed(payload: dict[str, Any]) -> None:
+    _send_several(payload, cancelled=False)
+
+
+@outbox_handler("bookings.cancelled")
+def _bookings_cancelled(payload: dict[str, Any]) -> None:
+    _send_several(payload, cancelled=True)

@@ -12,7 +12,7 @@ from coworking.audit import audit_record
 from coworking.models import Member
 
 from .models import Booking, BookingSeries, Membership, Resource, TrainingRecord
-from .notifications import booking_notify
+from .notifications import booking_notify, series_notify
 from .rules import SLOT_MINUTES, BookingError, BookingRules
 from .schedule import desk_periods, is_closed_on, open_intervals
 from .selectors import current_membership, is_co_manager
@@ -110,8 +110,9 @@ def _check_member(member: Member, resource: Resource, rules: BookingRules, start
     if same_kind.filter(end__gt=now).count() >= rules.max_active_bookings:
         raise BookingError("max_active_bookings", limit=rules.max_active_bookings)
 
-    plan = membership.plan if membership is not None else None
-    if rules.by_period and plan is not None and plan.desk_days_per_month is not None:
+    # Only desks count days against the plan: rooms and machines do not load it (one query).
+    plan = membership.plan if rules.by_period and membership is not None else None
+    if plan is not None and plan.desk_days_per_month is not None:
         month_start = dt.datetime(first_day.year, first_day.month, 1, tzinfo=tz)
         next_month = (month_start + dt.timedelta(days=32)).replace(day=1)
         days_used = {
@@ -142,13 +143,16 @@ def _overlaps(resource_id: int, start: dt.datetime, end: dt.datetime) -> bool:
 
 
 def _insert(booking: Booking) -> Booking:
+    """Insert `booking`; an overlap is refused by the database, whoever wrote the other booking.
+
+    The exclusion constraint (PostgreSQL) or the trigger (SQLite, whose writes are serialized by
+    IMMEDIATE transactions) checks the overlap within the INSERT itself, so no SELECT before it.
+    Must run inside the caller's transaction: after a refused INSERT the caller's block is rolled
+    back as the BookingError leaves it (no savepoint needed here).
+    """
     try:
-        with transaction.atomic():
-            if _overlaps(booking.resource_id, booking.start, booking.end):
-                raise BookingError("booking_conflict")
-            booking.save(force_insert=True)
+        booking.save(force_insert=True)
     except IntegrityError as error:
-        # A concurrent writer won the race: the database constraint has the last word.
         if _is_overlap_violation(error):
             raise BookingError("booking_conflict") from error
         raise
@@ -166,6 +170,21 @@ def booking_check(
 ) -> None:
     """Raise the first BookingError that booking [start, end) would meet (nothing is written)."""
     start, end = _aware(start, resource), _aware(end, resource)
+    _check_rules(member=member, resource=resource, start=start, end=end, actor=actor, now=now)
+    if _overlaps(resource.pk, start, end):
+        raise BookingError("booking_conflict")
+
+
+def _check_rules(
+    *,
+    member: Member,
+    resource: Resource,
+    start: dt.datetime,
+    end: dt.datetime,
+    actor: Member,
+    now: dt.datetime,
+) -> None:
+    """Every rule but the overlap, in the order of `booking_check`."""
     if actor.pk != member.pk and not is_co_manager(actor, resource.space_id):
         raise BookingError("forbidden")
     if not resource.is_active:
@@ -173,8 +192,6 @@ def booking_check(
     rules = BookingRules.for_resource(resource)
     _check_time(resource, rules, start, end, now)
     _check_member(member, resource, rules, start, end, now)
-    if _overlaps(resource.pk, start, end):
-        raise BookingError("booking_conflict")
 
 
 def booking_create(
@@ -194,7 +211,8 @@ def booking_create(
     start, end = _aware(start, resource), _aware(end, resource)
     with transaction.atomic():
         _lock_member(member)
-        booking_check(member=member, resource=resource, start=start, end=end, actor=actor, now=now)
+        # The overlap, the last rule, is checked by the INSERT itself: no SELECT before it.
+        _check_rules(member=member, resource=resource, start=start, end=end, actor=actor, now=now)
         booking = _insert(
             Booking(
                 resource=resource,
@@ -231,6 +249,10 @@ def booking_series_create(
     now: dt.datetime | None = None,
 ) -> BookingSeries:
     """Book the same wall-clock slot every week until `until`: every occurrence or none."""
+    actor = actor or member
+    # Who may book for whom does not depend on the occurrence: said once, for the series.
+    if actor.pk != member.pk and not is_co_manager(actor, resource.space_id):
+        raise BookingError("forbidden")
     tz = resource.space.tz
     start, end = _aware(start, resource).astimezone(tz), _aware(end, resource).astimezone(tz)
     first_day = start.date()
@@ -242,6 +264,7 @@ def booking_series_create(
     end_day_offset = end.date() - first_day
     with transaction.atomic():
         series = BookingSeries.objects.create(member=member, resource=resource, until=until)
+        created = []
         for week in range(weeks):
             day = first_day + dt.timedelta(weeks=week)
             # Same wall-clock time every week: a DST change shifts UTC, never the local hour.
@@ -250,7 +273,7 @@ def booking_series_create(
                 tzinfo=tz
             )
             try:
-                booking_create(
+                booking = booking_create(
                     member=member,
                     resource=resource,
                     start=occurrence_start,
@@ -264,6 +287,8 @@ def booking_series_create(
                 raise BookingError(
                     error.code, error.message, occurrence=day.isoformat(), **error.fields
                 ) from error
+            created.append(booking)
+        series_notify(created, "confirmed")
     return series
 
 
@@ -358,4 +383,5 @@ def booking_series_cancel(
                 now,
                 actor,
             )
+        series_notify(chosen, "cancelled")
     return chosen
