@@ -136,6 +136,18 @@ def _lock_member(member: Member) -> None:
         Member.objects.select_for_update(no_key=True).filter(pk=member.pk).first()
 
 
+def _lock_resource(resource: Resource) -> None:
+    """Serialize the bookings of one resource (taken after the member's: always that order).
+
+    Without it, requests for a slot already taken each INSERT a row that the exclusion
+    constraint must then check against the others' uncommitted ones: they wait on one another
+    and deadlock (measured: seconds per refusal on a contested room). With it, the SELECT for
+    overlaps below is the answer, and the constraint stays the guard against any other writer.
+    """
+    if connection.vendor != "sqlite":
+        Resource.objects.select_for_update(no_key=True).filter(pk=resource.pk).first()
+
+
 def _overlaps(resource_id: int, start: dt.datetime, end: dt.datetime) -> bool:
     return Booking.objects.filter(
         resource_id=resource_id, status=Booking.Status.CONFIRMED, start__lt=end, end__gt=start
@@ -146,9 +158,9 @@ def _insert(booking: Booking) -> Booking:
     """Insert `booking`; an overlap is refused by the database, whoever wrote the other booking.
 
     The exclusion constraint (PostgreSQL) or the trigger (SQLite, whose writes are serialized by
-    IMMEDIATE transactions) checks the overlap within the INSERT itself, so no SELECT before it.
-    Must run inside the caller's transaction: after a refused INSERT the caller's block is rolled
-    back as the BookingError leaves it (no savepoint needed here).
+    IMMEDIATE transactions) checks the overlap within the INSERT itself: the guard against any
+    writer that skipped the service. Must run inside the caller's transaction: after a refused
+    INSERT the caller's block is rolled back as the BookingError leaves it (no savepoint here).
     """
     try:
         booking.save(force_insert=True)
@@ -211,8 +223,12 @@ def booking_create(
     start, end = _aware(start, resource), _aware(end, resource)
     with transaction.atomic():
         _lock_member(member)
-        # The overlap, the last rule, is checked by the INSERT itself: no SELECT before it.
+        _lock_resource(resource)
         _check_rules(member=member, resource=resource, start=start, end=end, actor=actor, now=now)
+        # The last rule: under the resource lock, this read is the answer (the INSERT's
+        # constraint stays the guard).
+        if _overlaps(resource.pk, start, end):
+            raise BookingError("booking_conflict")
         booking = _insert(
             Booking(
                 resource=resource,

@@ -79,6 +79,26 @@ def test_many_members_booking_one_desk_at_once_get_exactly_one_booking(settings)
     assert Booking.objects.filter(resource=desk).count() == 1
 
 
+def test_many_members_asking_for_a_slot_already_taken_are_all_told_at_once(settings):
+    """The popular room at opening time: the slot is taken, everybody else asks at once. Each
+    is refused by a read, without touching the exclusion constraint's index: concurrent INSERTs
+    that all conflict wait on one another there, and deadlock (seconds, then `retry`)."""
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": "1000/min", "booking_write": "100000/min"},
+    }
+    count = threads_for_backend()
+    desk = ResourceFactory(kind=Resource.Kind.DESK, desk_type="hot")
+    members = [MembershipFactory(space=desk.space).member for _ in range(count + 1)]
+    payload = {"resource": desk.pk, "date": next_weekday().isoformat(), "period": "day"}
+    assert post_booking(members[-1], payload) == (201, None)
+
+    results = run_concurrently(count, lambda i: post_booking(members[i], payload))
+
+    assert Counter(results) == {(409, "booking_conflict"): count}, results
+    assert Booking.objects.filter(resource=desk).count() == 1
+
+
 def test_many_members_booking_different_desks_at_once_all_succeed():
     count = threads_for_backend()
     space = MembershipFactory().space
