@@ -264,6 +264,22 @@ def page(context):
 # --- Helpers -------------------------------------------------------------------------------
 
 
+def wait_for_async(page, script: str, arg=None, *, timeout: float = 15.0) -> None:
+    """Poll an async JavaScript predicate until it resolves truthy.
+
+    `page.wait_for_function` takes the Promise an async function returns for a truthy value and
+    stops at once: the condition was never awaited (the offline pass test reloaded before the
+    page was in the cache, one run in six). `page.evaluate` awaits it.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(script, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Still false after {timeout}s: {script}")
+        page.wait_for_timeout(200)
+
+
 def login(page, email: str, password: str = PASSWORD) -> None:
     """Log in through the /connexion/ form, as a person would."""
     page.goto("/connexion/")

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from passes import codec
 from passes.keys import verifying_key
 
-from .conftest import decode_qr, login
+from .conftest import decode_qr, login, wait_for_async
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -100,15 +100,15 @@ def test_the_pass_reopens_offline_and_still_shows_a_valid_code(
     login(page, alice.email)
     open_pass_and_wait_for_the_days_codes(page)
     # The service worker has kept the page and everything it loaded.
-    page.wait_for_function(
+    wait_for_async(
+        page,
         """async (name) => {
             const cache = await caches.open(name);
             const paths = (await cache.keys()).map((request) => new URL(request.url).pathname);
             return ["/pass/", "pass.js", "qrcode.js", "app.css"].every(
                 (end) => paths.some((path) => path.endsWith(end)));
         }""",
-        arg=PASS_CACHE,
-        polling=200,
+        PASS_CACHE,
     )
 
     context.set_offline(True)

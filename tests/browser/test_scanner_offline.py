@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from passes.models import Visit
 
 from ..conftest import make_partner_key, rotating_credential
-from .conftest import wait_for
+from .conftest import wait_for, wait_for_async
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,13 +30,13 @@ def test_the_scanner_accepts_a_pass_offline_and_syncs_the_visit_when_back_online
     banner = page.locator("#scanner-banner")
     expect(banner).to_be_hidden()
     # Its service worker keeps the page and its scripts for a visit without network.
-    page.wait_for_function(
+    wait_for_async(
+        page,
         """async () => {
             const names = (await caches.keys()).filter((n) => n.startsWith("chtipass-scanner-"));
             if (names.length !== 1 || !navigator.serviceWorker.controller) return false;
             return Boolean(await (await caches.open(names[0])).match("/lecteur/"));
         }""",
-        polling=200,
     )
 
     context.set_offline(True)
