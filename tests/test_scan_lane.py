@@ -184,7 +184,9 @@ def test_everything_but_a_plain_acceptance_is_answered_by_the_full_stack(
     assert answer["status"] == expected, answer["body"]
 
 
-def test_a_refusal_counts_once_against_the_throttle(wsgi, twins, key_in_use, camille, monkeypatch):
+def test_a_refusal_counts_once_against_the_throttle(
+    clock, wsgi, twins, key_in_use, camille, monkeypatch
+):
     """The lane counts a request, then the full stack refuses it: the throttle saw it once."""
     app, _full_stack = wsgi
     monkeypatch.setitem(PartnerThrottle.THROTTLE_RATES, "scan", "3/min")
