@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import threading
-import time
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -13,6 +10,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from coworking.memo import SecretMemo
 from passes.models import PartnerKey
 from passes.partner_keys import partner_key_for
 
@@ -72,30 +70,14 @@ class PartnerKeyScheme(OpenApiAuthenticationExtension):
 # or saving a member (deactivated, erased) forgets them all at once in the process that does it,
 # by signal (wired in apps.py); another worker follows within this delay.
 TOKEN_CACHE_SECONDS = 5.0
-_TOKEN_CACHE_SIZE = 4096
-_tokens_lock = threading.Lock()
-_tokens: dict[bytes, tuple[float, object, object]] = {}
-
-
-def forget_tokens(**_signal: object) -> None:
-    with _tokens_lock:
-        _tokens.clear()
+_tokens: SecretMemo[tuple] = SecretMemo(TOKEN_CACHE_SECONDS, size=4096)
+forget_tokens = _tokens.forget
 
 
 class CachedTokenAuthentication(authentication.TokenAuthentication):
     """DRF's `Authorization: Token …`, with the token and its member kept in memory briefly."""
 
     def authenticate_credentials(self, key):
-        digest = hashlib.sha256(key.encode()).digest()
-        now = time.monotonic()
-        with _tokens_lock:
-            found = _tokens.get(digest)
-        if found is not None and now - found[0] < TOKEN_CACHE_SECONDS:
-            # A copy per request: a view may set attributes on request.user.
-            return copy.copy(found[1]), found[2]
-        member, token = super().authenticate_credentials(key)
-        with _tokens_lock:
-            if len(_tokens) >= _TOKEN_CACHE_SIZE:
-                _tokens.clear()
-            _tokens[digest] = (now, copy.copy(member), token)
-        return member, token
+        member, token = _tokens.get(key, super().authenticate_credentials)
+        # A copy per request: a view may set attributes on request.user.
+        return copy.copy(member), token

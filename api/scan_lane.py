@@ -41,6 +41,7 @@ from passes.partner_keys import partner_key_for
 from passes.scanning import ScanRequest, accept_fast
 
 from .authentication import KEYWORD, LAST_USED_PRECISION
+from .passes_serializers import ScanRequestSerializer
 from .passes_views import LANE_COUNTED, PartnerThrottle, ScanView
 
 logger = logging.getLogger(__name__)
@@ -195,6 +196,12 @@ class _ThrottleRequest:
         self.META: dict[str, Any] = {}
 
 
+# The serializer's own limits: the lane takes no body the full stack would refuse.
+_TEXT_LIMITS = tuple(
+    (name, ScanRequestSerializer().fields[name].max_length) for name in ("credential", "nonce")
+)
+
+
 def _scan_body(body: bytes) -> dict[str, str] | None:
     """`{"credential": …, "nonce"?: …}` as ScanRequestSerializer would accept it, else None."""
     try:
@@ -204,7 +211,7 @@ def _scan_body(body: bytes) -> dict[str, str] | None:
     if not isinstance(data, dict) or not data.keys() <= {"credential", "nonce"}:
         return None
     clean = {}
-    for name, limit in (("credential", 400), ("nonce", 64)):
+    for name, limit in _TEXT_LIMITS:
         if name not in data:
             continue
         value = data[name]

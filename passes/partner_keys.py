@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import threading
-import time
 
 from django.db import transaction
 
 from coworking.audit import audit_record
+from coworking.memo import SecretMemo
 from coworking.models import Member
 from spaces.models import Space
 
@@ -57,14 +55,8 @@ def partner_key_revoke(*, partner_key: PartnerKey, actor: Member | None) -> Part
 # forgets them all at once (signals wired in apps.py); another worker stops accepting a revoked
 # key within this delay.
 KEY_CACHE_SECONDS = 5.0
-_KEY_CACHE_SIZE = 1024
-_keys_lock = threading.Lock()
-_keys: dict[bytes, tuple[float, PartnerKey]] = {}
-
-
-def forget_partner_keys(**_signal: object) -> None:
-    with _keys_lock:
-        _keys.clear()
+_keys: SecretMemo[PartnerKey] = SecretMemo(KEY_CACHE_SECONDS, size=1024)
+forget_partner_keys = _keys.forget
 
 
 def partner_key_for(key: str) -> PartnerKey:
@@ -72,15 +64,4 @@ def partner_key_for(key: str) -> PartnerKey:
 
     Expiry is not checked here: the caller says why an expired key is refused.
     """
-    digest = hashlib.sha256(key.encode()).digest()
-    now = time.monotonic()
-    with _keys_lock:
-        found = _keys.get(digest)
-    if found is not None and now - found[0] < KEY_CACHE_SECONDS:
-        return found[1]
-    partner_key = PartnerKey.objects.get_from_key(key)
-    with _keys_lock:
-        if len(_keys) >= _KEY_CACHE_SIZE:
-            _keys.clear()
-        _keys[digest] = (now, partner_key)
-    return partner_key
+    return _keys.get(key, PartnerKey.objects.get_from_key)

@@ -214,3 +214,19 @@ def test_a_refusal_falls_back_to_the_reference_and_consumes_nothing(world, filat
     assert list(HostDayCounter.objects.values_list("used", flat=True)) == [1]
     assert not AllowanceCounter.objects.filter(member=bob_pass.member, used__gt=0).exists()
     assert Visit.objects.count() == 1
+
+
+def test_with_a_storage_that_writes_its_own_urls_the_reference_takes_the_scan(
+    world, filature, settings
+):
+    """The function writes photo URLs as MEDIA_URL + name, true of the file system storage
+    only: with any other storage the Python path (and the storage) answers."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    alice_pass = world["passes"][0]
+    request = ScanRequest(host=filature, credential=credential_rotating(alice_pass, now=NOW)[0][1])
+    with CaptureQueriesContext(connection) as queries:
+        assert scan_record(request, now=NOW)["decision"] == "accepted"
+    assert not any("chtipass_scan" in q["sql"] for q in queries.captured_queries)

@@ -144,7 +144,17 @@ def test_the_lane_answers_in_the_language_asked_for(wsgi, twins, key_in_use, set
 
 @pytest.mark.parametrize(
     "case",
-    ["refused", "bad json", "unknown key", "no key", "scanned_at", "form", "bad host", "blank"],
+    [
+        "refused",
+        "bad json",
+        "unknown key",
+        "no key",
+        "scanned_at",
+        "form",
+        "bad host",
+        "blank",
+        "long nonce",
+    ],
 )
 def test_everything_but_a_plain_acceptance_is_answered_by_the_full_stack(
     wsgi, twins, key_in_use, camille, case
@@ -169,6 +179,8 @@ def test_everything_but_a_plain_acceptance_is_answered_by_the_full_stack(
         options["host"] = "evil.example"
     elif case == "blank":
         body = {"credential": "   "}
+    elif case == "long nonce":
+        body = {**body, "nonce": "n" * 65}
     answer = post(app, body, **options)
     assert full_stack["calls"] == 1
     expected = {
@@ -180,6 +192,7 @@ def test_everything_but_a_plain_acceptance_is_answered_by_the_full_stack(
         "form": "200 OK",
         "bad host": "400 Bad Request",
         "blank": "400 Bad Request",
+        "long nonce": "400 Bad Request",
     }[case]
     assert answer["status"] == expected, answer["body"]
 

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from api.passes_views import PartnerThrottle
+from coworking import memo
 from passes import partner_keys
 from passes.models import PartnerKey, Scan
 from passes.partner_keys import partner_key_revoke
@@ -102,7 +103,7 @@ def test_a_key_revoked_by_another_process_stops_within_the_cache_delay(
     PartnerKey.objects.update(revoked=True)  # no signal here: as if another worker did it
     assert at_filature.scan(rotating_credential(alice_pass)).status_code == 200  # still fresh
     later = time.monotonic() + partner_keys.KEY_CACHE_SECONDS + 0.1
-    monkeypatch.setattr(partner_keys.time, "monotonic", lambda: later)
+    monkeypatch.setattr(memo.time, "monotonic", lambda: later)
     assert at_filature.scan(rotating_credential(alice_pass)).status_code == 401
 
 

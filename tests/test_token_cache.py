@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from api import authentication
+from coworking import memo
 from coworking.models import Member
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_a_change_made_by_another_process_is_seen_within_the_delay(
     Member.objects.filter(pk=alice.pk).update(is_active=False)  # no signal: another worker
     assert alice_client.get(ME).status_code == 200  # still in this process's memory
     later = time.monotonic() + authentication.TOKEN_CACHE_SECONDS + 0.1
-    monkeypatch.setattr(authentication.time, "monotonic", lambda: later)
+    monkeypatch.setattr(memo.time, "monotonic", lambda: later)
     assert alice_client.get(ME).status_code == 401
 
 
