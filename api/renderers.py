@@ -12,14 +12,22 @@ import orjson
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.utils import encoders
 
-# A cell starting with one of these is run as a formula by spreadsheet programs.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The OWASP rule for CSV injection: spreadsheet programs skip leading whitespace and read the
+# fullwidth signs as the ASCII ones, so a text cell whose first character past any whitespace
+# is one of these (or that starts with a tab or carriage return) may run as a formula.
+FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+CONTROL_STARTS = ("\t", "\r")
 
 
-def _cell(value: Any) -> Any:
+def formula_guarded(value: Any) -> Any:
+    """The cell as written to CSV: text that a spreadsheet could run as a formula gets a
+    leading `'`. Numbers stay numbers, negative ones included (a balance of -45.00 must still
+    add up); text that merely looks like a negative number ("-1") is prefixed, as OWASP says."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and (
+        value.startswith(CONTROL_STARTS) or value.lstrip()[:1] in FORMULA_STARTS
+    ):
         return f"'{value}"
     return value
 
@@ -42,7 +50,7 @@ class CSVRenderer(BaseRenderer):
         rows = data.items() if isinstance(data, Mapping) else data
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerows([_cell(value) for value in row] for row in rows)
+        writer.writerows([formula_guarded(value) for value in row] for row in rows)
         return buffer.getvalue().encode(self.charset)
 
 
