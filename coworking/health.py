@@ -1,4 +1,6 @@
-"""GET /health/: database, cache, broker and the age of beat's last run, for monitoring.
+"""GET /health/: database, cache, broker, the age of beat's last run, and the background work
+that needs a person (summaries interrupted mid-send, outbox rows given up or stuck), for
+monitoring.
 
 200 while the database answers (a cache or broker outage only degrades the product), 503 when
 it does not.
@@ -12,13 +14,20 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.db.models import Min
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from . import outbox, summaries
+from .models import OutboxMessage
+
 # Beat's heartbeat runs every minute; older than this, beat is considered down.
 BEAT_MAX_AGE = dt.timedelta(minutes=3)
+# The sweep queues undone outbox rows every minute and a dead worker's claim lapses after
+# `outbox.CLAIM_LEASE` (5 minutes): a row still undone after this is stuck (no worker drains it).
+OUTBOX_MAX_AGE = dt.timedelta(minutes=15)
 
 
 def _timed(check) -> dict[str, Any]:
@@ -69,6 +78,35 @@ def _beat() -> dict[str, Any]:
     return {"ok": age <= BEAT_MAX_AGE, "last_run": last, "age_seconds": int(age.total_seconds())}
 
 
+def _summaries() -> dict[str, Any]:
+    """Monthly summaries that will not go out by themselves: `unknown` ones (the worker died
+    during the SMTP exchange: maybe sent, never sent again) and dead ones (out of attempts)."""
+    counts = summaries.dispatches_needing_attention()
+    return {"ok": not any(counts.values()), **counts}
+
+
+def _outbox() -> dict[str, Any]:
+    now = timezone.now()
+    undone = OutboxMessage.objects.filter(done_at__isnull=True)
+    dead = undone.filter(attempts__gte=outbox.MAX_ATTEMPTS).count()
+    oldest = undone.filter(attempts__lt=outbox.MAX_ATTEMPTS).aggregate(at=Min("created_at"))["at"]
+    age = int((now - oldest).total_seconds()) if oldest else None
+    stuck = oldest is not None and now - oldest > OUTBOX_MAX_AGE
+    return {
+        "ok": not dead and not stuck,
+        "pending": undone.count() - dead,
+        "dead": dead,
+        "oldest_pending_age_seconds": age,
+    }
+
+
+def _counted(check) -> dict[str, Any]:
+    try:
+        return check()
+    except DatabaseError as error:  # the database check reports the outage itself
+        return {"ok": None, "error": error.__class__.__name__}
+
+
 @never_cache
 def health(request) -> JsonResponse:
     checks = {
@@ -76,6 +114,8 @@ def health(request) -> JsonResponse:
         "cache": _timed(_cache),
         "broker": _timed(_broker),
         "beat": _beat(),
+        "summaries": _counted(_summaries),
+        "outbox": _counted(_outbox),
     }
     if not checks["database"]["ok"]:
         state = "down"

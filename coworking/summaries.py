@@ -19,7 +19,7 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from spaces.models import Membership
@@ -112,6 +112,24 @@ def summaries_resume() -> int:
         status=SummaryDispatch.Status.SENDING, claimed_at__lt=stale
     ).update(status=SummaryDispatch.Status.UNKNOWN)
     return _queue(list(_sendable(SummaryDispatch.objects.all()).values_list("pk", flat=True)))
+
+
+def dispatches_needing_attention(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Summaries that no job will send by itself, for a person to look at: `unknown` (the
+    worker died during the SMTP exchange, whether or not `summaries_resume` has flagged it yet)
+    and `dead` (out of attempts, or failed)."""
+    stale = (now or timezone.now()) - _lease()
+    unknown = Q(status=SummaryDispatch.Status.UNKNOWN) | Q(
+        status=SummaryDispatch.Status.SENDING, claimed_at__lt=stale
+    )
+    out_of_attempts = Q(attempts__gte=MAX_ATTEMPTS) & (
+        Q(status=SummaryDispatch.Status.PENDING)
+        | Q(status=SummaryDispatch.Status.BUILDING, claimed_at__lt=stale)
+    )
+    dead = Q(status=SummaryDispatch.Status.FAILED) | out_of_attempts
+    return SummaryDispatch.objects.aggregate(
+        unknown=Count("pk", filter=unknown), dead=Count("pk", filter=dead)
+    )
 
 
 def summary_send(dispatch_id: int, *, token: str | None = None) -> str:
