@@ -41,9 +41,6 @@ from spaces.selectors import co_managed_space_ids
 from . import passes_serializers as s
 from .permissions import IsPartnerKey, co_manages
 
-# Set by api/scan_lane.py on a request it counted before handing it to the full stack.
-LANE_COUNTED = "chtipass.scan_throttle_counted"
-
 
 class PartnerThrottle(ScopedRateThrottle):
     """Throttle scanners per key (request.user is anonymous for them), in fixed windows.
@@ -67,8 +64,6 @@ class PartnerThrottle(ScopedRateThrottle):
     def allow_request(self, request, view) -> bool:
         if not isinstance(request.auth, PartnerKey):
             return super().allow_request(request, view)
-        if request.META.get(LANE_COUNTED):  # api/scan_lane.py counted and let it through
-            return True
         self.scope = getattr(view, self.scope_attr, None)
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)

@@ -17,14 +17,13 @@ Three measurements, run by hand (not a test):
    SQL, and a cProfile of `scan_record`. With `--py-spy PATH`, one more HTTP run of the best
    configuration under py-spy.
 
-Configurations ending in `+reference` run the same code with `SCAN_FAST_PATH=0`: no scan lane
-and no one-statement acceptance, every scan through Django, DRF and the Python reference path
-(`passes/scanning.py`), as before the hot path existed. Nothing outside benchmarks/ changes.
+Every scan goes through Django, DRF and `passes/scanning.py`: there is one scan engine.
+Nothing outside benchmarks/ changes.
 
     .venv/bin/python benchmarks/scans.py --snapshot HEAD       # the committed code, everything
     .venv/bin/python benchmarks/scans.py --rotating            # also runs with rotating codes
     .venv/bin/python benchmarks/scans.py --parts codec,inprocess
-    .venv/bin/python benchmarks/scans.py --configs gthread:2x8,gthread:2x8+reference
+    .venv/bin/python benchmarks/scans.py --configs gthread:2x8,gthread:3x8
 
 It creates (and afterwards drops) the database `chtipass_scanbench` on 127.0.0.1:5432, uses Redis
 database 13 on 127.0.0.1:6379 as the cache (flushed before and after), and starts gunicorn on
@@ -603,21 +602,16 @@ class ServerConfig:
     worker_class: str
     workers: int
     threads: int = 1
-    # "as-is": the application unchanged. "reference": the same with SCAN_FAST_PATH=0.
-    variant: str = "as-is"
 
     @classmethod
     def parse(cls, text: str) -> ServerConfig:
-        text, plus, variant = text.partition("+")
         kind, _, size = text.partition(":")
         workers, _, threads = size.partition("x")
-        return cls(kind, int(workers), int(threads or 1), variant if plus else "as-is")
+        return cls(kind, int(workers), int(threads or 1))
 
     def __str__(self) -> str:
-        return (
-            f"{self.worker_class}:{self.workers}"
-            + (f"x{self.threads}" if self.worker_class == "gthread" else "")
-            + ("" if self.variant == "as-is" else f"+{self.variant}")
+        return f"{self.worker_class}:{self.workers}" + (
+            f"x{self.threads}" if self.worker_class == "gthread" else ""
         )
 
 
@@ -756,8 +750,6 @@ def _listening(pid: int) -> bool:
 
 def start_gunicorn(config: ServerConfig, env: dict[str, str], log: Path) -> subprocess.Popen:
     app = "coworking.wsgi:application"
-    if config.variant == "reference":
-        env = {**env, "SCAN_FAST_PATH": "0"}
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         app,
@@ -1185,8 +1177,8 @@ def main() -> None:
     parser.add_argument("--keys-per-space", type=int, default=4)
     parser.add_argument(
         "--configs",
-        default="sync:2,sync:4,gthread:2x4,gthread:2x8,gthread:3x8,gthread:2x8+reference",
-        help="worker class:workers[xthreads][+reference], comma-separated",
+        default="sync:2,sync:4,gthread:2x4,gthread:2x8,gthread:3x8",
+        help="worker class:workers[xthreads], comma-separated",
     )
     parser.add_argument("--connections", default="16,32")
     parser.add_argument("--duration", type=float, default=20)
@@ -1273,17 +1265,11 @@ def main() -> None:
                     quiet_timeout=args.quiet_timeout,
                 )
                 report["http"] = [vars(r) for r in results]
-                print("\n== summary: best configuration per variant (static credentials) ==")
-                for variant in ("as-is", "reference"):
-                    runs = [
-                        r
-                        for r in results
-                        if r.credential == "static"
-                        and ("+reference" in r.config) == (variant == "reference")
-                    ]
-                    for connections in sorted({r.connections for r in runs}):
-                        same = [r for r in runs if r.connections == connections]
-                        print(f"{variant:<15} {max(same, key=lambda r: r.rate).line()}")
+                print("\n== summary: best configuration (static credentials) ==")
+                runs = [r for r in results if r.credential == "static"]
+                for connections in sorted({r.connections for r in runs}):
+                    same = [r for r in runs if r.connections == connections]
+                    print(max(same, key=lambda r: r.rate).line())
             cache.clear()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -217,8 +217,6 @@ CELERY_BEAT_SCHEDULE = {
 # Raw scans (what was read at the door) are kept this long; visits, which the figures count,
 # are kept.
 SCAN_RETENTION_DAYS = env_int("SCAN_RETENTION_DAYS", 180)
-# On PostgreSQL, an online scan that is accepted takes one statement (passes/scanning.py).
-SCAN_FAST_PATH = env_bool("SCAN_FAST_PATH", True)
 # The sweep leaves rows this young to their own after-commit enqueue.
 OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 30)
 # A summary being built is another worker's for this long; after it, it was lost and is retried.

@@ -8,15 +8,11 @@ transactions already serialize all writers).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.core.files.storage import FileSystemStorage, storages
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -301,96 +297,6 @@ def _response(request: ScanRequest, outcome: Outcome, moment: dt.datetime) -> di
     }
 
 
-_FAST_SQL = (
-    "SELECT chtipass_scan_accept_v1(%s::bigint, %s::text, %s::text, %s::bigint, %s::bigint,"
-    " %s::bigint, %s::boolean, %s::integer, %s::bigint, %s::text, %s::timestamptz,"
-    " %s::timestamptz, %s::text, %s::text, %s::bigint, %s::text)"
-)
-
-
-def _call_prepared(sql: str, params: tuple) -> Any:
-    """One row, one column, through a statement PostgreSQL keeps prepared per connection.
-
-    Django's cursors bind parameters on the client and send the statement as text, which the
-    server parses and plans again each time; the scan is hot enough to deserve better. Errors
-    come out as Django's (IntegrityError, OperationalError…), and the statement is logged where
-    Django logs its own (CaptureQueriesContext, DEBUG).
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        (value,) = cursor.fetchone()
-    if connection.queries_logged:
-        connection.queries_log.append(
-            {"sql": f"{sql} -- {params!r}", "time": f"{time.monotonic() - started:.3f}"}
-        )
-    return value
-
-
-def _media_base_url() -> str | None:
-    """Where member photos are served from, if a prefix is all it takes to write their URL."""
-    storage = storages["default"]
-    return storage.base_url if isinstance(storage, FileSystemStorage) else None
-
-
-def accept_fast(
-    request: ScanRequest,
-    received_at: dt.datetime | None = None,
-    scanned_at: dt.datetime | None = None,
-) -> dict[str, Any] | None:
-    """An online scan that ends in an acceptance, in one statement (PostgreSQL).
-
-    The database function `chtipass_scan_accept_v1` (migration passes/0002) checks what the
-    reference path below checks before it says yes, and records the same rows. Whenever the
-    reference would say anything else, it returns NULL having changed nothing, and so do we:
-    the caller then runs the reference path.
-    """
-    received_at = received_at or timezone.now()
-    scanned_at = scanned_at or received_at
-    if (
-        request.offline
-        or connection.vendor != "postgresql"
-        or not settings.SCAN_FAST_PATH
-        or (media_url := _media_base_url()) is None
-    ):
-        return None
-    try:
-        claims = codec.verify(request.credential, lambda kid: verifying_key(kid, received_at))
-        codec.check_validity(claims, received_at.timestamp())
-    except codec.CredentialError:
-        return None
-    params = (
-        request.host.pk,
-        request.host.slug,
-        request.host.timezone,
-        claims.pass_id,
-        claims.member_id,
-        claims.home_space_id,
-        claims.is_static,
-        claims.kid,
-        claims.counter,
-        request.credential,
-        received_at,
-        scanned_at,
-        request.nonce or None,
-        request.partner_key.pk if request.partner_key else None,
-        request.scanned_by.pk if request.scanned_by else None,
-        media_url,
-    )
-    try:
-        # In autocommit the statement is the whole transaction; inside a caller's transaction a
-        # savepoint keeps a failed statement from spoiling it.
-        block = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-        with block:
-            answer = _call_prepared(_FAST_SQL, params)
-    except IntegrityError:  # a nonce or a rotating code raced in: the reference path decides
-        return None
-    return answer
-
-
 def scan_record(request: ScanRequest, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Validate one credential at `request.host`, store the Scan and answer as SPEC §5 says.
 
@@ -398,9 +304,6 @@ def scan_record(request: ScanRequest, *, now: dt.datetime | None = None) -> dict
     """
     received_at = now or timezone.now()
     scanned_at = request.scanned_at or received_at
-    answer = accept_fast(request, received_at, scanned_at)
-    if answer is not None:
-        return answer
     # Online, the server's clock decides; offline, the moment the device saw the code (never
     # later than its arrival here).
     moment = min(scanned_at, received_at) if request.offline else received_at

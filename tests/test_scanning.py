@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from passes import codec
 from passes.keys import signing_key, signing_key_create
-from passes.models import NetworkSpace, Scan, Visit
+from passes.models import AllowanceCounter, HostDayCounter, NetworkSpace, Scan, Visit
 from passes.services import credential_static, pass_revoke, pass_suspend
 from spaces.models import Membership
 
@@ -198,6 +198,10 @@ def test_a_full_host_refuses_more_network_visitors(
     NetworkSpace.objects.filter(space=filature).update(daily_visitor_capacity=1)
     assert at_filature.scan(rotating_credential(alice_pass)).json()["decision"] == "accepted"
     refused_with(at_filature.scan(rotating_credential(bob_pass)), "host_full")
+    # The refusal used nothing: one visitor counted today, none of Bob's allowance.
+    assert list(HostDayCounter.objects.values_list("used", flat=True)) == [1]
+    assert not AllowanceCounter.objects.filter(member=bob_pass.member, used__gt=0).exists()
+    assert Visit.objects.count() == 1
     clock.move_to(NOW + dt.timedelta(days=1))
     assert at_filature.scan(rotating_credential(bob_pass)).json()["decision"] == "accepted"
 
