@@ -43,7 +43,7 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
         last_used = partner_key.last_used_at
         if last_used is None or (now - last_used).total_seconds() > LAST_USED_PRECISION:
             PartnerKey.objects.filter(pk=partner_key.pk).update(last_used_at=now)
-            partner_key.last_used_at = now  # the copy kept in memory too
+            partner_key.last_used_at = now
         return AnonymousUser(), partner_key
 
     def authenticate_header(self, request) -> str:

@@ -7,7 +7,6 @@ import datetime as dt
 from django.db import transaction
 
 from coworking.audit import audit_record
-from coworking.memo import SecretMemo
 from coworking.models import Member
 from spaces.models import Space
 
@@ -36,7 +35,7 @@ def partner_key_create(
 
 @transaction.atomic
 def partner_key_revoke(*, partner_key: PartnerKey, actor: Member | None) -> PartnerKey:
-    """Revoke for good: the scanner gets 401 from now on."""
+    """Revoke for good: the scanner gets 401 from its next request, in every process."""
     if not partner_key.revoked:
         partner_key.revoked = True
         partner_key.save(update_fields=["revoked"])
@@ -50,18 +49,11 @@ def partner_key_revoke(*, partner_key: PartnerKey, actor: Member | None) -> Part
     return partner_key
 
 
-# A scanner sends its key with every scan: each process keeps the keys it has checked for this
-# long (seconds), so that a scan costs no key query. Saving or deleting a key in this process
-# forgets them all at once (signals wired in apps.py); another worker stops accepting a revoked
-# key within this delay.
-KEY_CACHE_SECONDS = 5.0
-_keys: SecretMemo[PartnerKey] = SecretMemo(KEY_CACHE_SECONDS, size=1024)
-forget_partner_keys = _keys.forget
-
-
 def partner_key_for(key: str) -> PartnerKey:
     """The usable (not revoked) PartnerKey of a raw key; raises PartnerKey.DoesNotExist.
 
-    Expiry is not checked here: the caller says why an expired key is refused.
+    Read from the database on every request (one indexed query), never from a copy in memory:
+    a key revoked in one process is refused at once by every other. Expiry is not checked
+    here: the caller says why an expired key is refused.
     """
-    return _keys.get(key, PartnerKey.objects.get_from_key)
+    return PartnerKey.objects.get_from_key(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,8 +15,8 @@ from spaces.models import Membership
 from spaces.selectors import is_co_manager
 
 from . import codec
-from .keys import CARD_LIFETIME, signing_key
-from .models import Network, NetworkSpace, Pass, RevocationEvent
+from .keys import CARD_LIFETIME, Signer, signing_key
+from .models import Network, NetworkSpace, Pass, RevocationEvent, SigningKey
 
 
 class PassError(Exception):
@@ -135,8 +136,15 @@ def pass_revoke(*, pass_obj: Pass, actor: Member, reason: str) -> Pass:
     )
 
 
-def _sign(pass_obj: Pass, *, issued: dt.datetime, expires: dt.datetime, counter: int) -> str:
-    key, private_key = signing_key(issued)
+def _sign(
+    pass_obj: Pass,
+    signed_by: tuple[SigningKey, Ed25519PrivateKey],
+    *,
+    issued: dt.datetime,
+    expires: dt.datetime,
+    counter: int,
+) -> str:
+    key, private_key = signed_by
     claims = codec.Claims(
         kid=key.kid,
         pass_id=pass_obj.pk,
@@ -155,20 +163,19 @@ def credential_rotating(
     """Credentials for the current 30-second window and the `windows - 1` after it."""
     now = now or timezone.now()
     windows = max(1, min(windows, MAX_PRELOADED_WINDOWS))
+    signer = Signer()
     first = codec.window_of(now.timestamp())
     result = []
     for counter in range(first, first + windows):
         window_start = dt.datetime.fromtimestamp(counter * codec.WINDOW_SECONDS, tz=dt.UTC)
+        # A future window is signed as of its start, by the key that signs then; the current
+        # one by the key that signs now, as of the window's start or, if that key is younger
+        # than the window (`signing_keys ensure` just made it), as of its `not_before`.
+        signed_by = signer.key_at(max(window_start, now))
+        issued = max(window_start, signed_by[0].not_before)
+        expires = window_start + ROTATING_LIFETIME
         result.append(
-            (
-                counter,
-                _sign(
-                    pass_obj,
-                    issued=min(now, window_start),
-                    expires=window_start + ROTATING_LIFETIME,
-                    counter=counter,
-                ),
-            )
+            (counter, _sign(pass_obj, signed_by, issued=issued, expires=expires, counter=counter))
         )
     return result
 
@@ -184,4 +191,6 @@ def credential_static(pass_obj: Pass, *, now: dt.datetime | None = None) -> str:
             tzinfo=pass_obj.membership.space.tz,
         )
         expires = min(expires, end)
-    return _sign(pass_obj, issued=now, expires=expires, counter=codec.STATIC_COUNTER)
+    return _sign(
+        pass_obj, signing_key(now), issued=now, expires=expires, counter=codec.STATIC_COUNTER
+    )

@@ -47,17 +47,11 @@ def _isolated_cache():
     from django.core.cache import cache
 
     from api.authentication import forget_tokens
-    from passes.keys import forget_cached_keys
-    from passes.partner_keys import forget_partner_keys
 
     forget_tokens()
     cache.clear()
-    forget_cached_keys()  # keys cached in memory belong to another test's database
-    forget_partner_keys()
     yield
     cache.clear()
-    forget_cached_keys()
-    forget_partner_keys()
     forget_tokens()
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from passes.keys import forget_cached_keys, signing_key_create
+from passes.keys import signing_key_create
 from passes.models import AllowanceCounter, HostDayCounter, Network, NetworkSpace, Scan, Visit
 from passes.services import credential_static, pass_issue
 
@@ -28,7 +28,6 @@ def world():
     import datetime as dt
 
     count = threads_for_backend()
-    forget_cached_keys()
     signing_key_create(not_before=timezone.now() - dt.timedelta(days=1))
     home = SpaceFactory()
     hosts = [SpaceFactory() for _ in range(count)]
@@ -90,7 +89,6 @@ def test_crossed_scans_between_spaces_neither_deadlock_nor_wait_on_each_other():
     import datetime as dt
 
     count = threads_for_backend()
-    forget_cached_keys()
     signing_key_create(not_before=timezone.now() - dt.timedelta(days=1))
     spaces = [SpaceFactory() for _ in range(count)]
     network = Network.objects.create(
@@ -119,7 +117,6 @@ def test_concurrent_visitors_never_exceed_a_hosts_daily_capacity():
 
     count = threads_for_backend()
     capacity = count // 2
-    forget_cached_keys()
     signing_key_create(not_before=timezone.now() - dt.timedelta(days=1))
     home, host = SpaceFactory(), SpaceFactory()
     network = Network.objects.create(

@@ -15,7 +15,6 @@ from django.utils import timezone
 from passes import codec
 from passes.keys import (
     KeyRegistryError,
-    forget_cached_keys,
     signing_key,
     signing_key_compromised,
     signing_key_rotate,
@@ -72,7 +71,6 @@ def test_private_keys_are_stored_encrypted(clock, signing):
 
 def test_a_private_key_cannot_be_decrypted_with_another_secret(clock, signing, settings):
     settings.SIGNING_KEY_SECRET = "not the secret the key was encrypted with"
-    forget_cached_keys()
 
     with pytest.raises(KeyRegistryError, match="SIGNING_KEY_SECRET"):
         signing_key(NOW)
@@ -261,3 +259,31 @@ def test_signing_keys_ensure_keeps_an_existing_key(clock, signing):
 
     assert list(SigningKey.objects.values_list("kid", flat=True)) == [signing.kid]
     assert f"kid {signing.kid} signs until" in output.getvalue()
+
+
+@pytest.mark.parametrize("seconds_into_the_window", [0, 1, 29])
+def test_after_a_compromise_and_ensure_a_member_gets_a_code_at_once(
+    clock, alice, alice_pass, signing, filature_key, scanner, api, seconds_into_the_window
+):
+    """The new key signs from now, within a window that started before it: the window's code
+    says it was issued when the key started, not at the window's start."""
+    clock.move_to(NOW + dt.timedelta(seconds=seconds_into_the_window))
+    call_command("signing_keys", "compromised", str(signing.kid), stdout=io.StringIO())
+    call_command("signing_keys", "ensure", stdout=io.StringIO())
+    new_key = SigningKey.objects.get(status=SigningKey.Status.ACTIVE)
+
+    response = api.as_(alice).get("/api/v1/me/pass/?windows=3")
+
+    assert response.status_code == 200, response.json()
+    credential = response.json()["credential"]
+    claims = codec.decode(credential)[0]
+    assert claims.kid == new_key.kid
+    assert claims.issued_at == int(new_key.not_before.timestamp())
+    assert claims.counter == codec.window_of(NOW.timestamp())
+    # Later windows are signed as of their own start.
+    upcoming = [codec.decode(item["credential"])[0] for item in response.json()["upcoming"]]
+    assert [c.issued_at for c in upcoming[1:]] == [
+        int(NOW.timestamp()) + codec.WINDOW_SECONDS * n for n in (1, 2)
+    ]
+    body = scanner.with_key(filature_key).scan(credential).json()
+    assert (body["decision"], body["reason"]) == ("accepted", None)
