@@ -44,10 +44,34 @@ DEVELOPMENT_SECRET_KEY = "dev-only-not-secret-chtipass-0000000000000000000000000
 ENVIRONMENT = env_str("CHTIPASS_ENV", "development")
 PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env_bool("DEBUG", not PRODUCTION)
-SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+
+
+def secret_key_from_file(path: Path) -> str | None:
+    """The secret kept in `path` (SECRET_KEY_FILE), or None when there is no such file."""
+    try:
+        secret = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if len(secret) < 50:
+        raise ImproperlyConfigured(f"SECRET_KEY_FILE ({path.name}) holds fewer than 50 characters.")
+    return secret
+
+
+# Outside production, `dev.py start` writes a random secret to var/secret_key (git-ignored):
+# the development key above is public, and the signing keys of even a demo database are
+# encrypted with a key derived from SECRET_KEY. Production reads only what it is given.
+SECRET_KEY_FILE = env_str("SECRET_KEY_FILE") or (
+    "" if PRODUCTION else str(BASE_DIR / "var" / "secret_key")
+)
+SECRET_KEY = (
+    env_str("SECRET_KEY")
+    or (SECRET_KEY_FILE and secret_key_from_file(Path(SECRET_KEY_FILE)))
+    or DEVELOPMENT_SECRET_KEY
+)
 if PRODUCTION and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(
-        "CHTIPASS_ENV=production needs SECRET_KEY set to a random value of 50+ characters."
+        "CHTIPASS_ENV=production needs SECRET_KEY (or SECRET_KEY_FILE) set to a random value "
+        "of 50+ characters."
     )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
@@ -349,9 +373,34 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# The iCal feed's secret travels in its URL: every record that names a request goes through
+# `RedactSecrets` (coworking/log_redaction.py; gunicorn's logs: gunicorn.conf.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "coworking.log_redaction.RedactSecrets"}},
+    "formatters": {
+        # runserver's access log, as Django writes it by default.
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
+    "loggers": {
+        # On the loggers themselves: their records are redacted before any handler, ours or a
+        # test's, sees them.
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_secrets"],
+        },
+        "django.request": {"filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
