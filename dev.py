@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import subprocess
 import sys
 import venv
@@ -18,6 +19,8 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".chtipass-installed"
+# Read by coworking/settings.py when SECRET_KEY is not set (SECRET_KEY_FILE says otherwise).
+LOCAL_SECRET = ROOT / "var" / "secret_key"
 
 
 def ensure_environment() -> None:
@@ -39,11 +42,32 @@ def manage(*args: str, env: dict[str, str] | None = None) -> None:
     subprocess.run([str(PYTHON), str(ROOT / "manage.py"), *args], check=True, cwd=ROOT, env=env)
 
 
+def ensure_local_secret(path: Path) -> bool:
+    """Write a random secret to `path` unless there is one; True when it was written. Kept
+    from run to run: the demo database's signing keys are encrypted with it."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as file:
+        file.write(secrets.token_urlsafe(64) + "\n")
+    return True
+
+
+def prepare(env: dict[str, str]) -> None:
+    """The database, its signing keys and the demo data, ready to serve."""
+    if not env.get("SECRET_KEY"):
+        ensure_local_secret(Path(env.get("SECRET_KEY_FILE") or LOCAL_SECRET))
+    manage("migrate", "--no-input", env=env)
+    # A demo database made before the local secret existed holds keys encrypted with the
+    # public development key: encrypt them again with the local secret (idempotent).
+    manage("signing_keys", "reencrypt", "--from-development-secret", env=env)
+    manage("demo_seed", env=env)
+
+
 def start(argv: list[str]) -> int:
     address = argv[0] if argv else "127.0.0.1:8000"
     env = {**os.environ, "CHTIPASS_DEMO": "1"}
-    manage("migrate", "--no-input", env=env)
-    manage("demo_seed", env=env)
+    prepare(env)
     print(f"\nch'tipass is starting on http://{address}/ (API docs: /api/v1/docs/)\n", flush=True)
     os.execve(str(PYTHON), [str(PYTHON), str(ROOT / "manage.py"), "runserver", address], env)
     return 0

@@ -32,9 +32,9 @@ class KeyRegistryError(Exception):
     pass
 
 
-def _cipher() -> AESGCM:
+def _cipher(secret: str | None = None) -> AESGCM:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"chtipass", info=b"signing keys").derive(
-        settings.SIGNING_KEY_SECRET.encode()
+        (secret or settings.SIGNING_KEY_SECRET).encode()
     )
     return AESGCM(key)
 
@@ -47,10 +47,10 @@ def _encrypt(private_key: Ed25519PrivateKey) -> bytes:
     return nonce + _cipher().encrypt(nonce, raw, b"ed25519")
 
 
-def _decrypt(blob: bytes) -> Ed25519PrivateKey:
+def _decrypt(blob: bytes, *, secret: str | None = None) -> Ed25519PrivateKey:
     blob = bytes(blob)
     try:
-        raw = _cipher().decrypt(blob[:12], blob[12:], b"ed25519")
+        raw = _cipher(secret).decrypt(blob[:12], blob[12:], b"ed25519")
     except InvalidTag:
         # A bare InvalidTag would be a 500 that names nothing: say what to look at.
         raise KeyRegistryError(
@@ -106,6 +106,29 @@ def signing_key_rotate(
         pk=new_key.pk
     ).update(sign_until=switch)
     return new_key
+
+
+@transaction.atomic
+def signing_keys_reencrypt(*, old_secret: str) -> tuple[int, int]:
+    """Encrypt again with SIGNING_KEY_SECRET the keys still encrypted with `old_secret` (the
+    secret changed: a demo database made with the development key, or a rotated secret).
+    Returns (keys re-encrypted, keys that neither secret opens, left as they are)."""
+    reencrypted = unreadable = 0
+    for key in SigningKey.objects.select_for_update().order_by("kid"):
+        try:
+            _decrypt(key.encrypted_private_key)
+            continue  # already under the current secret
+        except KeyRegistryError:
+            pass
+        try:
+            private_key = _decrypt(key.encrypted_private_key, secret=old_secret)
+        except KeyRegistryError:
+            unreadable += 1
+            continue
+        key.encrypted_private_key = _encrypt(private_key)
+        key.save(update_fields=["encrypted_private_key"])
+        reencrypted += 1
+    return reencrypted, unreadable
 
 
 def signing_key_compromised(*, kid: int) -> None:

@@ -27,6 +27,7 @@ APP_SERVICES = ("migrate", "web", "worker", "beat")
 SETTINGS_VARIABLES = {
     "CHTIPASS_ENV",
     "SECRET_KEY",
+    "SECRET_KEY_FILE",
     "DEBUG",
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",

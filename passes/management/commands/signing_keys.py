@@ -1,5 +1,6 @@
 import datetime as dt
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -9,12 +10,13 @@ from passes.keys import (
     signing_key_compromised,
     signing_key_create,
     signing_key_rotate,
+    signing_keys_reencrypt,
 )
 from passes.models import SigningKey
 
 
 class Command(BaseCommand):
-    help = "Manage the Ed25519 signing keys: list, ensure, rotate, compromised."
+    help = "Manage the Ed25519 signing keys: list, ensure, rotate, compromised, reencrypt."
 
     def add_arguments(self, parser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -29,6 +31,12 @@ class Command(BaseCommand):
         )
         compromised = sub.add_parser("compromised", help="Stop trusting a key at once.")
         compromised.add_argument("kid", type=int)
+        reencrypt = sub.add_parser(
+            "reencrypt", help="Encrypt again with SIGNING_KEY_SECRET keys stored under another."
+        )
+        # The old secret is never typed on a command line (shell history, `ps`): the only one
+        # offered is the public development key, which `dev.py start` replaces.
+        reencrypt.add_argument("--from-development-secret", action="store_true", required=True)
 
     def handle(self, *args, action: str, **options) -> None:
         now = timezone.now()
@@ -47,6 +55,14 @@ class Command(BaseCommand):
                     f"it signs from {key.not_before:%Y-%m-%d %H:%M}."
                 )
             )
+        elif action == "reencrypt":
+            done, unreadable = signing_keys_reencrypt(old_secret=settings.DEVELOPMENT_SECRET_KEY)
+            if done:
+                self.stdout.write(self.style.SUCCESS(f"{done} key(s) encrypted again."))
+            if unreadable:
+                self.stdout.write(
+                    self.style.WARNING(f"{unreadable} key(s) open with neither secret: left as is.")
+                )
         elif action == "compromised":
             if not SigningKey.objects.filter(kid=options["kid"]).exists():
                 raise CommandError(f"No key with kid {options['kid']}.")
