@@ -8,8 +8,13 @@ class PassesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from coworking.models import Member
         from spaces.services import guest_policies
 
         from .selectors import network_guest_policy
+        from .signals import member_saved
 
         guest_policies.append(network_guest_policy)
+        post_save.connect(member_saved, sender=Member, dispatch_uid="passes-member-saved")

@@ -238,6 +238,10 @@ class Scan(models.Model):
         REFUSED = "refused", _("refusé")
 
     class Reason(models.TextChoices):
+        NONCE_REUSED = (
+            "nonce_reused",
+            _("Identifiant de lecture déjà utilisé pour un autre code : lecture refusée."),
+        )
         MALFORMED = "malformed", _("Ce n'est pas un ch'tipass.")
         UNKNOWN_KEY = "unknown_key", _("Clé de signature inconnue ou plus valable.")
         BAD_SIGNATURE = "bad_signature", _("Signature invalide : code falsifié.")
@@ -247,6 +251,7 @@ class Scan(models.Model):
         ONLINE_ONLY = "online_only", _("Carte imprimée : vérification en ligne obligatoire.")
         REVOKED = "revoked", _("Ch'tipass révoqué.")
         SUSPENDED = "suspended", _("Ch'tipass suspendu.")
+        ACCOUNT_INACTIVE = "account_inactive", _("Compte du membre désactivé.")
         MEMBERSHIP_INACTIVE = "membership_inactive", _("Adhésion inactive dans le lieu d'origine.")
         NOT_IN_NETWORK = "not_in_network", _("Ce lieu ne fait pas partie du réseau du pass.")
         HOST_FULL = "host_full", _("Le lieu a atteint sa capacité de visiteurs pour aujourd'hui.")
@@ -286,7 +291,7 @@ class Scan(models.Model):
     already_checked_in = models.BooleanField(default=False)
     offline = models.BooleanField(_("hors ligne"), default=False)
     flagged = models.BooleanField(_("à vérifier"), default=False)
-    # NULL, not "": scans without a nonce must not collide in the unique constraint below.
+    # NULL, not "": scans without a nonce must not collide in the unique constraints below.
     nonce = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     visit = models.ForeignKey(
         Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
@@ -298,10 +303,17 @@ class Scan(models.Model):
         verbose_name_plural = _("passages au lecteur")
         ordering = ["-received_at", "-id"]
         constraints = [
+            # A nonce is the first scan's at its host; a later scan that reuses it with another
+            # credential is refused and stored with it (`nonce_reused`), once per credential.
             models.UniqueConstraint(
                 fields=["host", "nonce"],
-                condition=Q(nonce__isnull=False),
+                condition=Q(nonce__isnull=False) & ~Q(reason="nonce_reused"),
                 name="scan_nonce_unique_per_host",
+            ),
+            models.UniqueConstraint(
+                fields=["host", "nonce", "credential"],
+                condition=Q(reason="nonce_reused"),
+                name="scan_nonce_reuse_once_per_credential",
             ),
         ]
         indexes = [models.Index(fields=["partner_key"], name="scan_partner_key")]
@@ -391,6 +403,8 @@ class RevocationEvent(models.Model):
         REVOKE = "revoke", _("révocation")
         SUSPEND = "suspend", _("suspension")
         REINSTATE = "reinstate", _("rétablissement")
+        DEACTIVATE = "deactivate", _("compte désactivé")
+        REACTIVATE = "reactivate", _("compte réactivé")
 
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
     pass_obj = models.ForeignKey(

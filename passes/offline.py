@@ -58,6 +58,7 @@ class OfflineVerifier:
     version: int = 0
     revoked: set[int] = field(default_factory=set)
     suspended: set[int] = field(default_factory=set)
+    account_inactive: set[int] = field(default_factory=set)
 
     @classmethod
     def from_published(cls, keys_document: dict[str, Any], network: str) -> OfflineVerifier:
@@ -88,16 +89,19 @@ class OfflineVerifier:
         if payload["full"]:
             self.revoked = set(payload["revoked"])
             self.suspended = set(payload["suspended"])
+            self.account_inactive = set(payload["account_inactive"])
         else:
             if payload["since"] != self.version:
                 raise RevocationListError("delta does not follow the version held")
-            for pass_id in payload["revoked"]:
-                self.suspended.discard(pass_id)
-                self.revoked.add(pass_id)
-            for pass_id in payload["suspended"]:
-                self.suspended.add(pass_id)
-            for pass_id in payload["reinstated"]:
-                self.suspended.discard(pass_id)
+            # A delta gives each changed pass once, in its state now: it leaves its former one
+            # (revoked is for good).
+            for state in ("revoked", "suspended", "account_inactive", "reinstated"):
+                for pass_id in payload[state]:
+                    self.suspended.discard(pass_id)
+                    self.account_inactive.discard(pass_id)
+            self.revoked.update(payload["revoked"])
+            self.suspended.update(payload["suspended"])
+            self.account_inactive.update(payload["account_inactive"])
         self.version = payload["version"]
 
     def _key_for(self, kid: int, now: float) -> Ed25519PublicKey | None:
@@ -118,6 +122,8 @@ class OfflineVerifier:
             return OfflineDecision("refused", "revoked", claims)
         if claims.pass_id in self.suspended:
             return OfflineDecision("refused", "suspended", claims)
+        if claims.pass_id in self.account_inactive:
+            return OfflineDecision("refused", "account_inactive", claims)
         if claims.home_space_id not in self.network_space_ids:
             return OfflineDecision("refused", "not_in_network", claims)
         return OfflineDecision("accepted", None, claims)

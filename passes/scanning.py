@@ -33,12 +33,16 @@ from .models import (
 )
 from .selectors import month_start
 
+# What a Scan keeps of the text read (a ch'tipass is 145 characters).
+_CREDENTIAL_KEPT = Scan._meta.get_field("credential").max_length
+
 # Rules the offline device could not know about: an offline acceptance that breaks one of them
 # is kept (the member did work there) but flagged for the co-managers.
 SERVER_SIDE_REASONS = {
     "stale_code",
     "revoked",
     "suspended",
+    "account_inactive",
     "membership_inactive",
     "host_full",
     "allowance_exhausted",
@@ -186,9 +190,12 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
             return outcome
     home = pass_obj.membership.space
     day = moment.astimezone(host.tz).date()
-    # 6–8. Pass state, home membership, network.
+    # 6–8. Pass state, the member's account, home membership, network.
     if pass_obj.status != Pass.Status.ACTIVE:
         outcome.reason = pass_obj.status  # "revoked" or "suspended"
+        return outcome
+    if not pass_obj.member.is_active:  # deactivated (or erased): whatever the membership says
+        outcome.reason = "account_inactive"
         return outcome
     if not pass_obj.membership.is_active_on(moment.astimezone(home.tz).date()):
         outcome.reason = "membership_inactive"
@@ -297,20 +304,88 @@ def _response(request: ScanRequest, outcome: Outcome, moment: dt.datetime) -> di
     }
 
 
+def _stored(request: ScanRequest, received_at: dt.datetime, **fields: Any) -> Scan:
+    return Scan.objects.create(
+        host=request.host,
+        partner_key=request.partner_key,
+        scanned_by=request.scanned_by,
+        credential=request.credential[:_CREDENTIAL_KEPT],
+        scanned_at=request.scanned_at or received_at,
+        received_at=received_at,
+        offline=request.offline,
+        nonce=request.nonce or None,
+        **fields,
+    )
+
+
+def _nonce_reused(request: ScanRequest, moment: dt.datetime) -> Outcome:
+    """A nonce already used at this host with another credential: refused, and stored with what
+    the credential says if it is genuine (nothing of the first scan's answer is given)."""
+    outcome = Outcome("refused", "nonce_reused")
+    try:
+        outcome.claims = codec.verify(request.credential, lambda kid: verifying_key(kid, moment))
+    except codec.CredentialError:
+        pass
+    else:
+        outcome.pass_obj = Pass.objects.filter(
+            pk=outcome.claims.pass_id, member_id=outcome.claims.member_id
+        ).first()
+    return outcome
+
+
+def _answer_to_used_nonce(
+    request: ScanRequest, received_at: dt.datetime, moment: dt.datetime
+) -> dict[str, Any] | None:
+    """The answer to a nonce already used at this host, or None if it is new here.
+
+    The same credential gets the first answer again (a retried upload, a camera reading twice);
+    another credential is refused (`nonce_reused`) and stored, once per credential.
+    """
+    if not request.nonce:
+        return None
+    credential = request.credential[:_CREDENTIAL_KEPT]
+    used_here = Scan.objects.filter(host=request.host, nonce=request.nonce)
+    first = used_here.exclude(reason=Scan.Reason.NONCE_REUSED).first()
+    if first is None:
+        return None
+    if first.credential == credential:
+        return first.response
+    refused = used_here.filter(reason=Scan.Reason.NONCE_REUSED, credential=credential).first()
+    if refused is not None:
+        return refused.response
+    outcome = _nonce_reused(request, moment)
+    response = _response(request, outcome, moment)
+    try:
+        with transaction.atomic():
+            _stored(
+                request,
+                received_at,
+                kid=outcome.claims.kid if outcome.claims else None,
+                counter=outcome.claims.counter if outcome.claims else None,
+                pass_obj=outcome.pass_obj,
+                decision=outcome.decision,
+                reason=outcome.reason,
+                response=response,
+            )
+    except IntegrityError:  # the same upload raced in: it has been stored once
+        return used_here.get(reason=Scan.Reason.NONCE_REUSED, credential=credential).response
+    return response
+
+
 def scan_record(request: ScanRequest, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Validate one credential at `request.host`, store the Scan and answer as SPEC §5 says.
 
-    The same nonce at the same host answers what it answered the first time, and records once.
+    A nonce belongs to the first scan that used it at this host: the same credential with it
+    answers what it answered then, and records nothing more; another credential is refused.
     """
     received_at = now or timezone.now()
     scanned_at = request.scanned_at or received_at
     # Online, the server's clock decides; offline, the moment the device saw the code (never
     # later than its arrival here).
     moment = min(scanned_at, received_at) if request.offline else received_at
-    if request.nonce:
-        earlier = Scan.objects.filter(host=request.host, nonce=request.nonce).first()
-        if earlier is not None:
-            return earlier.response
+    answer = _answer_to_used_nonce(request, received_at, moment)
+    if answer is not None:
+        return answer
     try:
         with transaction.atomic():
             outcome = _evaluate(request, moment)
@@ -329,22 +404,16 @@ def scan_record(request: ScanRequest, *, now: dt.datetime | None = None) -> dict
                 outcome.visit, outcome.already_checked_in = first.visit, first.already_checked_in
             else:
                 response = _response(request, outcome, moment)
-            scan = Scan.objects.create(
-                host=request.host,
-                partner_key=request.partner_key,
-                scanned_by=request.scanned_by,
-                credential=request.credential[:200],
+            scan = _stored(
+                request,
+                received_at,
                 kid=outcome.claims.kid if outcome.claims else None,
                 counter=outcome.claims.counter if outcome.claims else None,
                 pass_obj=outcome.pass_obj,
-                scanned_at=scanned_at,
-                received_at=received_at,
                 decision=outcome.decision,
                 reason=outcome.reason or "",
                 already_checked_in=outcome.already_checked_in,
-                offline=request.offline,
                 flagged=outcome.flagged,
-                nonce=request.nonce or None,
                 visit=outcome.visit,
                 response=response,
             )
@@ -362,11 +431,12 @@ def scan_record(request: ScanRequest, *, now: dt.datetime | None = None) -> dict
                     first_scan=scan,
                 )
     except IntegrityError:
-        # The same nonce raced in from a retry: the first one has answered.
-        earlier = Scan.objects.filter(host=request.host, nonce=request.nonce).first()
-        if request.nonce and earlier is not None:
-            return earlier.response
-        raise
+        # The same nonce raced in (a retry, or another credential): everything above was undone,
+        # and the first scan decides what this one gets.
+        answer = _answer_to_used_nonce(request, received_at, moment)
+        if answer is None:
+            raise
+        return answer
     return response
 
 

@@ -136,6 +136,48 @@ def pass_revoke(*, pass_obj: Pass, actor: Member, reason: str) -> Pass:
     )
 
 
+def passes_follow_account(*, member: Member) -> int:
+    """Tell offline scanners that `member`'s account was deactivated or reactivated.
+
+    Online scans read `Member.is_active` themselves (`account_inactive`); the revocation list
+    needs an event per pass that is not revoked, whenever the account's state differs from the
+    last one recorded for that pass. Idempotent: returns the number of events written.
+    """
+    action = (
+        RevocationEvent.Action.REACTIVATE if member.is_active else RevocationEvent.Action.DEACTIVATE
+    )
+    account_events = (RevocationEvent.Action.DEACTIVATE, RevocationEvent.Action.REACTIVATE)
+    written = 0
+    with transaction.atomic():
+        passes = list(
+            Pass.objects.filter(member=member).exclude(status=Pass.Status.REVOKED).order_by("id")
+        )
+        if not passes:
+            return 0
+        # As in _change_status: networks locked first, so that events commit in id order.
+        network_ids = sorted({pass_obj.network_id for pass_obj in passes})
+        list(
+            Network.objects.select_for_update(no_key=True).filter(pk__in=network_ids).order_by("id")
+        )
+        for pass_obj in passes:
+            last = (
+                RevocationEvent.objects.filter(pass_obj=pass_obj, action__in=account_events)
+                .order_by("-id")
+                .values_list("action", flat=True)
+                .first()
+            )
+            # A pass starts with an active account: only a change is worth an event.
+            if (last or RevocationEvent.Action.REACTIVATE) != action:
+                RevocationEvent.objects.create(
+                    network_id=pass_obj.network_id,
+                    pass_obj=pass_obj,
+                    action=action,
+                    reason="account",
+                )
+                written += 1
+    return written
+
+
 def _sign(
     pass_obj: Pass,
     signed_by: tuple[SigningKey, Ed25519PrivateKey],

@@ -7,8 +7,9 @@ import base64
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from rest_framework.authtoken.models import Token
 
+from coworking.tokens import token_issue
+from passes.models import RevocationEvent
 from passes.revocations import canonical_json
 from passes.services import pass_reinstate, pass_revoke, pass_suspend
 
@@ -53,6 +54,7 @@ def test_the_list_is_a_signed_payload(clock, partner, alice_pass):
         "generated_at": int(NOW.timestamp()),
         "revoked": [],
         "suspended": [],
+        "account_inactive": [],
         "reinstated": [],
     }
 
@@ -168,6 +170,80 @@ def test_a_since_larger_than_the_current_version_gets_the_full_list(
     assert payload["suspended"] == [alice_pass.pk]
 
 
+# --- Deactivated accounts --------------------------------------------------------------------
+
+
+def deactivate(member, *, active: bool = False):
+    """As the admin's change form does: the whole member saved."""
+    member.is_active = active
+    member.save()
+
+
+def test_a_deactivated_account_is_in_the_full_list(clock, partner, alice_pass, bob_pass):
+    deactivate(alice_pass.member)
+
+    payload = fetch(partner)["payload"]
+
+    assert payload["account_inactive"] == [alice_pass.pk]
+    assert payload["revoked"] == payload["suspended"] == payload["reinstated"] == []
+
+
+def test_deactivation_and_reactivation_come_as_deltas_by_version(
+    clock, partner, alice_pass, bob_pass
+):
+    version = fetch(partner)["payload"]["version"]
+    deactivate(alice_pass.member)
+
+    delta = fetch(partner, since=version)["payload"]
+    assert delta["version"] > version
+    assert delta["account_inactive"] == [alice_pass.pk]
+
+    deactivate(alice_pass.member, active=True)
+    again = fetch(partner, since=delta["version"])["payload"]
+    assert again["version"] > delta["version"]
+    assert again["reinstated"] == [alice_pass.pk]
+    assert again["account_inactive"] == []
+    assert fetch(partner)["payload"]["account_inactive"] == []
+
+
+def test_a_suspended_pass_of_a_deactivated_account_stays_suspended(
+    clock, partner, alice_pass, camille
+):
+    """A pass is listed once, by the first reason a scan would give (SPEC §3 order)."""
+    suspend(alice_pass, camille)
+    version = fetch(partner)["payload"]["version"]
+    deactivate(alice_pass.member)
+
+    assert fetch(partner)["payload"]["suspended"] == [alice_pass.pk]
+    assert fetch(partner)["payload"]["account_inactive"] == []
+    pass_reinstate(pass_obj=alice_pass, actor=camille, reason="Réglé")
+    delta = fetch(partner, since=version)["payload"]
+    assert delta["account_inactive"] == [alice_pass.pk]
+    assert delta["suspended"] == delta["reinstated"] == []
+
+
+def test_saving_a_member_writes_an_event_only_when_the_account_changes(clock, partner, alice_pass):
+    member = alice_pass.member
+    version = fetch(partner)["payload"]["version"]
+    member.first_name = "Alix"
+    member.save()
+    member.save(update_fields=["last_login"])
+    assert fetch(partner)["payload"]["version"] == version
+
+    deactivate(member)
+    deactivate(member)  # saved again, still inactive
+    assert RevocationEvent.objects.filter(action="deactivate").count() == 1
+
+
+def test_a_revoked_pass_gets_no_account_event(clock, partner, alice_pass, camille):
+    pass_revoke(pass_obj=alice_pass, actor=camille, reason="Départ")
+    version = fetch(partner)["payload"]["version"]
+    deactivate(alice_pass.member)
+
+    assert fetch(partner)["payload"]["version"] == version
+    assert fetch(partner)["payload"]["revoked"] == [alice_pass.pk]
+
+
 @pytest.mark.parametrize("since", ["abc", "-1", "1.5", "1e3"])
 def test_a_since_that_is_not_a_version_is_400(clock, partner, alice_pass, since):
     response = partner.get(URL, {"since": since})
@@ -192,8 +268,8 @@ def test_a_member_gets_403(clock, alice_pass, api, alice):
 
 
 def test_a_member_with_a_token_gets_403(clock, alice_pass, api, alice):
-    token = Token.objects.create(user=alice)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, key = token_issue(member=alice)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
     response = api.get(URL)
 

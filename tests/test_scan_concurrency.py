@@ -141,3 +141,38 @@ def test_concurrent_visitors_never_exceed_a_hosts_daily_capacity():
     assert HostDayCounter.objects.get(host=host).used == capacity
     # Nobody refused at the door has used any of their allowance.
     assert sum(AllowanceCounter.objects.values_list("used", flat=True)) == 2 * capacity
+
+
+def test_one_fresh_nonce_sent_at_once_with_many_credentials_answers_one_of_them():
+    """Different members' codes under one new nonce, all at once at one host: one scan is taken,
+    every other is refused `nonce_reused` and stored; nobody gets another member's answer."""
+    import datetime as dt
+
+    count = threads_for_backend()
+    signing_key_create(not_before=timezone.now() - dt.timedelta(days=1))
+    home, host = SpaceFactory(), SpaceFactory()
+    network = Network.objects.create(slug="net", name="Net")
+    for space in (home, host):
+        NetworkSpace.objects.create(network=network, space=space, daily_visitor_capacity=100)
+    credentials = []
+    for _ in range(count):
+        membership = MembershipFactory(member=MemberFactory(), space=home)
+        credentials.append(credential_static(pass_issue(membership=membership, network=network)))
+    key = make_partner_key(host)
+
+    def scan_with_the_nonce(index):
+        response = partner_client(key).scan(credentials[index], nonce="same-nonce")
+        return response.status_code, response.json()
+
+    results = run_concurrently(count, scan_with_the_nonce)
+
+    outcomes = Counter((status, body["decision"], body["reason"]) for status, body in results)
+    assert outcomes == {
+        (200, "accepted", None): 1,
+        (200, "refused", "nonce_reused"): count - 1,
+    }, results
+    [accepted] = [body for _status, body in results if body["decision"] == "accepted"]
+    assert all(body["visitor"] is None for _status, body in results if body is not accepted)
+    assert Visit.objects.count() == 1
+    assert Scan.objects.filter(reason="nonce_reused").count() == count - 1
+    assert Scan.objects.exclude(reason="nonce_reused").get().visit_id == accepted["visit"]["id"]

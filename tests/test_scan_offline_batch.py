@@ -63,6 +63,27 @@ def test_the_same_batch_uploaded_twice_records_each_scan_once(
     assert Scan.objects.count() == 2 and Visit.objects.count() == 2
 
 
+def test_an_uploaded_nonce_reused_with_another_credential_is_refused_and_stored(
+    clock, alice_pass, bob_pass, at_filature
+):
+    first = upload(at_filature, item(rotating_credential(alice_pass), "t1-0001")).json()
+    assert first["results"][0]["decision"] == "accepted"
+    reuse = [item(rotating_credential(bob_pass), "t1-0001"), item("garbage", "t1-0001b")]
+
+    results = upload(at_filature, *reuse).json()["results"]
+    again = upload(at_filature, *reuse).json()["results"]
+
+    assert (results[0]["decision"], results[0]["reason"], results[0]["flagged"]) == (
+        "refused",
+        "nonce_reused",
+        False,
+    )
+    assert results[0]["visitor"] is None and results[0]["nonce"] == "t1-0001"
+    assert again == results
+    assert Scan.objects.filter(reason="nonce_reused", offline=True, pass_obj=bob_pass).count() == 1
+    assert not Visit.objects.filter(member=bob_pass.member).exists()
+
+
 def test_a_nonce_is_scoped_to_the_host(clock, alice_pass, bob_pass, at_filature, quai_key):
     upload(at_filature, item(rotating_credential(alice_pass), "same-nonce"))
     upload(partner_client(quai_key), item(rotating_credential(bob_pass), "same-nonce"))

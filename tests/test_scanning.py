@@ -177,6 +177,31 @@ def test_a_suspended_pass_is_refused(clock, alice_pass, camille, at_filature):
     refused_with(at_filature.scan(credential), "suspended")
 
 
+@pytest.mark.parametrize("kind", ["rotating", "printed card"])
+def test_a_deactivated_account_is_refused_whatever_its_membership_says(
+    clock, alice_pass, at_filature, kind
+):
+    credential = (
+        rotating_credential(alice_pass) if kind == "rotating" else credential_static(alice_pass)
+    )
+    alice_pass.member.is_active = False
+    alice_pass.member.save()
+    refused_with(at_filature.scan(credential), "account_inactive")
+    assert not Visit.objects.exists()
+    assert Scan.objects.get().reason == "account_inactive"
+
+
+def test_a_reactivated_account_is_accepted_again(clock, alice_pass, at_filature):
+    member = alice_pass.member
+    member.is_active = False
+    member.save()
+    refused_with(at_filature.scan(rotating_credential(alice_pass)), "account_inactive")
+    member.is_active = True
+    member.save()
+    clock.shift(dt.timedelta(seconds=30))  # the next window's code: the first one was used
+    assert at_filature.scan(rotating_credential(alice_pass)).json()["decision"] == "accepted"
+
+
 def test_an_inactive_home_membership_is_refused(clock, alice_pass, at_filature):
     Membership.objects.filter(pk=alice_pass.membership_id).update(ends_on=dt.date(2026, 11, 30))
     refused_with(at_filature.scan(rotating_credential(alice_pass)), "membership_inactive")
@@ -288,6 +313,51 @@ def test_the_same_nonce_twice_records_one_scan_and_answers_the_same(clock, alice
     again = at_filature.scan(credential, nonce="tablet-1-0001").json()
     assert again == first
     assert Scan.objects.count() == 1
+
+
+def test_a_used_nonce_with_another_credential_is_refused_and_stored(
+    clock, alice_pass, bob_pass, at_filature
+):
+    first = at_filature.scan(rotating_credential(alice_pass), nonce="tablet-1-0001").json()
+    assert first["decision"] == "accepted"
+
+    response = at_filature.scan(rotating_credential(bob_pass), nonce="tablet-1-0001")
+
+    body = refused_with(response, "nonce_reused")
+    assert body["allowance"] is None and body["nonce"] == "tablet-1-0001"
+    assert "Alice" not in response.content.decode()
+    reused = Scan.objects.get(reason="nonce_reused")
+    assert (reused.pass_obj, reused.decision, reused.nonce) == (
+        bob_pass,
+        "refused",
+        "tablet-1-0001",
+    )
+    assert reused.visit is None
+    assert list(Visit.objects.values_list("member", flat=True)) == [alice_pass.member_id]
+
+
+def test_garbage_with_a_used_nonce_learns_nothing_of_the_first_scan(clock, alice_pass, at_filature):
+    at_filature.scan(rotating_credential(alice_pass), nonce="tablet-1-0001")
+
+    response = at_filature.scan("CP1:GARBAGE", nonce="tablet-1-0001")
+
+    body = refused_with(response, "nonce_reused")
+    assert body["allowance"] is None
+    assert "Alice" not in response.content.decode()
+    stored = Scan.objects.get(reason="nonce_reused")
+    assert (stored.credential, stored.pass_obj, stored.kid) == ("CP1:GARBAGE", None, None)
+
+
+def test_a_reused_nonce_answers_each_credential_as_it_first_did(
+    clock, alice_pass, bob_pass, at_filature
+):
+    alice_code, bob_code = rotating_credential(alice_pass), rotating_credential(bob_pass)
+    first = at_filature.scan(alice_code, nonce="n-1").json()
+    refused = at_filature.scan(bob_code, nonce="n-1").json()
+
+    assert at_filature.scan(bob_code, nonce="n-1").json() == refused
+    assert at_filature.scan(alice_code, nonce="n-1").json() == first
+    assert Scan.objects.count() == 2
 
 
 def test_a_partner_key_records_only_at_its_own_space(clock, alice_pass, at_filature, quai):

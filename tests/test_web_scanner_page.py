@@ -324,6 +324,7 @@ def test_the_javascript_verifier_gives_the_reasons_in_the_python_order():
         "online_only",
         "revoked",
         "suspended",
+        "account_inactive",
         "not_in_network",
     ]
     # validityError is called after the signature check, as in OfflineVerifier.verify.

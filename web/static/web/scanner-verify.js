@@ -220,6 +220,7 @@ export function offlineState(keysDocument, revocations) {
     networkSpaceIds: networkSpaceIds(keysDocument, revocations && revocations.network),
     revoked: new Set((revocations && revocations.revoked) || []),
     suspended: new Set((revocations && revocations.suspended) || []),
+    accountInactive: new Set((revocations && revocations.accountInactive) || []),
   };
 }
 
@@ -254,6 +255,7 @@ export async function verifyOffline(text, now, state, verifySignature = ed25519V
   if (claims.counter === STATIC_COUNTER) return refused("online_only", claims);
   if (state.revoked.has(claims.pass_id)) return refused("revoked", claims);
   if (state.suspended.has(claims.pass_id)) return refused("suspended", claims);
+  if (state.accountInactive.has(claims.pass_id)) return refused("account_inactive", claims);
   if (!state.networkSpaceIds.has(claims.home_space_id)) return refused("not_in_network", claims);
   return { decision: "accepted", reason: null, claims };
 }
@@ -275,27 +277,41 @@ export async function applyRevocations(current, signedList, keys, verifySignatur
   if (!valid) throw new RevocationListError("bad signature");
   let revoked;
   let suspended;
+  let accountInactive;
   if (payload.full) {
     revoked = new Set(payload.revoked);
     suspended = new Set(payload.suspended);
+    accountInactive = new Set(payload.account_inactive);
   } else {
     if (!current || payload.since !== current.version) {
       throw new RevocationListError("delta does not follow the version held");
     }
+    if (!Array.isArray(current.accountInactive)) {
+      // Held since before lists named deactivated accounts: only a full list has them all.
+      throw new RevocationListError("the list held has no deactivated accounts");
+    }
     revoked = new Set(current.revoked);
     suspended = new Set(current.suspended);
-    for (const passId of payload.revoked) {
-      suspended.delete(passId);
-      revoked.add(passId);
+    accountInactive = new Set(current.accountInactive);
+    // A delta gives each changed pass once, in its state now: it leaves its former one
+    // (revoked is for good).
+    for (const state of ["revoked", "suspended", "account_inactive", "reinstated"]) {
+      for (const passId of payload[state]) {
+        suspended.delete(passId);
+        accountInactive.delete(passId);
+      }
     }
+    for (const passId of payload.revoked) revoked.add(passId);
     for (const passId of payload.suspended) suspended.add(passId);
-    for (const passId of payload.reinstated) suspended.delete(passId);
+    for (const passId of payload.account_inactive) accountInactive.add(passId);
   }
+  const sorted = (ids) => [...ids].sort((a, b) => a - b);
   return {
     network: payload.network,
     version: payload.version,
-    revoked: [...revoked].sort((a, b) => a - b),
-    suspended: [...suspended].sort((a, b) => a - b),
+    revoked: sorted(revoked),
+    suspended: sorted(suspended),
+    accountInactive: sorted(accountInactive),
     generatedAt: payload.generated_at,
   };
 }
