@@ -28,6 +28,7 @@ class PassError(Exception):
         "invalid_transition": _("Impossible depuis l'état actuel du pass."),
         "not_in_network": _("Le lieu d'origine ne fait pas partie de ce réseau."),
         "membership_inactive": _("Seule une adhésion active donne droit à un ch'tipass."),
+        "account_inactive": _("Ce compte est désactivé : pas de ch'tipass."),
         "pass_exists": _("Ce membre a déjà un ch'tipass dans ce réseau."),
     }
 
@@ -48,6 +49,8 @@ def pass_issue_check(*, membership: Membership, network) -> None:
         raise PassError("not_in_network")
     if membership.status != Membership.Status.ACTIVE:
         raise PassError("membership_inactive")
+    if not Member.objects.filter(pk=membership.member_id, is_active=True).exists():
+        raise PassError("account_inactive")  # a scan would refuse it at once
     existing = Pass.objects.filter(member_id=membership.member_id, network=network).exclude(
         status=Pass.Status.REVOKED
     )

@@ -13,7 +13,12 @@ from coworking.models import AuditEntry
 from passes import codec
 from passes.keys import verifying_key
 from passes.models import Pass, RevocationEvent, Scan, Visit
-from passes.services import MAX_PRELOADED_WINDOWS, credential_rotating, pass_suspend
+from passes.services import (
+    MAX_PRELOADED_WINDOWS,
+    PassError,
+    credential_rotating,
+    pass_suspend,
+)
 
 from .conftest import NOW, issue_pass, rotating_credential
 from .factories import MemberFactory, MembershipFactory
@@ -110,6 +115,17 @@ def test_windows_must_be_a_positive_integer(api, alice, alice_pass, windows):
     body = response.json()
     assert_error_shape(body)
     assert "windows" in body["fields"]
+
+
+def test_a_deactivated_account_is_issued_no_pass(bob, network, signing):
+    bob.is_active = False
+    bob.save()
+
+    with pytest.raises(PassError) as refused:
+        issue_pass(bob, network)
+
+    assert refused.value.code == "account_inactive"
+    assert not Pass.objects.exists()
 
 
 def test_a_member_without_a_pass_gets_404(api, bob, network, signing):
