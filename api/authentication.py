@@ -1,8 +1,7 @@
-"""`Authorization: Api-Key <key>`: a partner space's scanner. Keys are stored hashed."""
+"""Who calls the API: a partner space's scanner (`Authorization: Api-Key <key>`) or a member
+(`Authorization: Token <key>`). Both kinds of key are stored hashed."""
 
 from __future__ import annotations
-
-import copy
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
@@ -10,7 +9,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from coworking.memo import SecretMemo
+from coworking.tokens import TokenError, token_authenticate
 from passes.models import PartnerKey
 from passes.partner_keys import partner_key_for
 
@@ -65,19 +64,19 @@ class PartnerKeyScheme(OpenApiAuthenticationExtension):
 
 # --- Member tokens ---------------------------------------------------------------------------
 
-# Each API request of a member names a token: each process keeps the tokens it has checked for
-# this long (seconds), so that a request costs no token query. Deleting a token (logout, erasure)
-# or saving a member (deactivated, erased) forgets them all at once in the process that does it,
-# by signal (wired in apps.py); another worker follows within this delay.
-TOKEN_CACHE_SECONDS = 5.0
-_tokens: SecretMemo[tuple] = SecretMemo(TOKEN_CACHE_SECONDS, size=4096)
-forget_tokens = _tokens.forget
 
-
-class CachedTokenAuthentication(authentication.TokenAuthentication):
-    """DRF's `Authorization: Token …`, with the token and its member kept in memory briefly."""
+class MemberTokenAuthentication(authentication.TokenAuthentication):
+    """`Authorization: Token <key>`: a member's token (coworking/tokens.py), looked up on every
+    request so that logout, expiry and revocation hold at once in every process."""
 
     def authenticate_credentials(self, key):
-        member, token = _tokens.get(key, super().authenticate_credentials)
-        # A copy per request: a view may set attributes on request.user.
-        return copy.copy(member), token
+        try:
+            token = token_authenticate(key=key)
+        except TokenError as error:
+            message = (
+                _("Jeton expiré : connectez-vous à nouveau.")
+                if error.code == "token_expired"
+                else _("Jeton invalide.")
+            )
+            raise exceptions.AuthenticationFailed(message, code=error.code) from None
+        return token.member, token

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from coworking.lockout import password_confirm
 from coworking.privacy import member_erase, member_export
 
 from .errors import error_response
@@ -48,7 +49,8 @@ class MyAccountEraseView(APIView):
     def post(self, request):
         data = EraseRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if not request.user.check_password(data.validated_data["password"]):
+        # Counted like a login: a stolen token does not give unlimited guesses of the password.
+        if not password_confirm(request._request, request.user, data.validated_data["password"]):
             return error_response(
                 "invalid_password",
                 _("Mot de passe incorrect."),

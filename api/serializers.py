@@ -22,6 +22,8 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+    # Fixed: the token stops working then (TOKEN_TTL after the login), and one logs in again.
+    expires_at = serializers.DateTimeField()
 
 
 class ClosureSerializer(serializers.ModelSerializer):

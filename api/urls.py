@@ -23,6 +23,7 @@ router.register(
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/export/", privacy_views.MyDataExportView.as_view(), name="my-data-export"),
     path("me/erase/", privacy_views.MyAccountEraseView.as_view(), name="my-account-erase"),

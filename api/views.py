@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, logout
 from django.contrib.auth.signals import user_logged_in
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -17,7 +17,6 @@ from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import BrowsableAPIRenderer
@@ -25,7 +24,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from coworking.models import Member
+from coworking.models import Member, MemberToken
+from coworking.tokens import token_issue, token_revoke
 from passes.selectors import allowance_left, current_pass
 from spaces.availability import space_availability
 from spaces.models import Booking, BookingSeries, Closure, Resource, Space
@@ -44,12 +44,12 @@ from .renderers import FastJSONRenderer
 
 
 class TokenView(APIView):
-    """Exchange an email and a password for an API token."""
+    """Exchange an email and a password for a new API token (one per login)."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "token"
+    # No throttle of its own: `authenticate` counts the attempts of a client address and the
+    # failures of an account, whatever the login path (coworking/lockout.py).
 
     @extend_schema(request=s.TokenRequestSerializer, responses={200: s.TokenSerializer})
     def post(self, request):
@@ -70,8 +70,20 @@ class TokenView(APIView):
             )
         # A token is a login: last_login is updated and the failed-attempts count resets.
         user_logged_in.send(sender=member.__class__, request=request._request, user=member)
-        token, _created = Token.objects.get_or_create(user=member)
-        return Response({"token": token.key})
+        token, key = token_issue(member=member)
+        return Response(s.TokenSerializer({"token": key, "expires_at": token.expires_at}).data)
+
+
+class LogoutView(APIView):
+    """The caller's token stops working (their other tokens go on); a session ends."""
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Logged out.")})
+    def post(self, request):
+        if isinstance(request.auth, MemberToken):
+            token_revoke(request.auth)
+        else:
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):

@@ -111,9 +111,9 @@ def other_days(count: int) -> list[dt.date]:
 
 def build_fixture(other_days_count: int = 10) -> Fixture:
     from django.contrib.auth.hashers import make_password
-    from rest_framework.authtoken.models import Token
 
     from coworking.models import Member
+    from coworking.tokens import token_issue
     from spaces.models import Booking, Closure, Membership, Resource, Space, Training
 
     rng = random.Random(SEED)
@@ -178,12 +178,12 @@ def build_fixture(other_days_count: int = 10) -> Fixture:
         Booking.objects.bulk_create(
             (booking(*row) for row in _day_bookings(rng, resources, day, tz)), batch_size=5_000
         )
-    token = Token.objects.create(user=viewer)
+    _token, key = token_issue(member=viewer)
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    return Fixture(space=space, viewer=viewer, token=token.key)
+    return Fixture(space=space, viewer=viewer, token=key)
 
 
 BATCH = 20  # runs between two checks that the machine is quiet

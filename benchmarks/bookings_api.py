@@ -124,9 +124,8 @@ class PhaseResult:
 def build_fixture(members: int) -> Fixture:
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
-    from coworking.models import Member
+    from coworking.models import Member, MemberToken
     from spaces.models import Membership, Plan, Resource, Space
 
     space = Space.objects.create(
@@ -147,12 +146,13 @@ def build_fixture(members: int) -> Fixture:
         Membership(member=m, space=space, plan=plan, starts_on=today - dt.timedelta(days=30))
         for m in people
     )
-    tokens = Token.objects.bulk_create(Token(user=m, key=Token.generate_key()) for m in people)
+    issued = [MemberToken.build(m, now=timezone.now()) for m in people]
+    MemberToken.objects.bulk_create(token for token, _key in issued)
     rooms = list(Resource.objects.filter(space=space).order_by("pk").values_list("pk", flat=True))
     return Fixture(
         rooms=rooms,
         members=[m.pk for m in people],
-        tokens=[t.key for t in tokens],
+        tokens=[key for _token, key in issued],
         horizon_days=space.booking_horizon_days,
     )
 

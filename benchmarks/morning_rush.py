@@ -396,9 +396,9 @@ def open_days(start: dt.date, count: int) -> list[dt.date]:
 def seed(rng: random.Random, *, home_members: int, partner_members: int, today: dt.date) -> World:
     from django.contrib.auth.hashers import make_password
     from django.db import connection, transaction
-    from rest_framework.authtoken.models import Token
+    from django.utils import timezone
 
-    from coworking.models import Member
+    from coworking.models import Member, MemberToken
     from passes.keys import signing_key_create
     from passes.models import (
         AllowanceCounter,
@@ -479,13 +479,12 @@ def seed(rng: random.Random, *, home_members: int, partner_members: int, today: 
             ],
             batch_size=1000,
         )
-        tokens = Token.objects.bulk_create(
-            [
-                Token(key=Token.generate_key(), user=person)
-                for person, slug in zip(people, homes, strict=True)
-                if slug == HOME
-            ]
-        )
+        tokens = [
+            MemberToken.build(person, now=timezone.now())
+            for person, slug in zip(people, homes, strict=True)
+            if slug == HOME
+        ]
+        MemberToken.objects.bulk_create(token for token, _key in tokens)
         keys: dict[str, list[str]] = {}
         for slug, space in spaces.items():
             for name in ("Tablette de l'accueil", "Lecteur USB"):
@@ -658,7 +657,7 @@ def seed(rng: random.Random, *, home_members: int, partner_members: int, today: 
 
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    token_of = {token.user_id: token.key for token in tokens}
+    token_of = {token.member_id: key for token, key in tokens}
     world = World(
         network_id=network.pk,
         spaces={slug: space.pk for slug, space in spaces.items()},

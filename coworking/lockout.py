@@ -1,25 +1,112 @@
-"""What a locked-out login gets (django-axes calls this)."""
+"""Guessing passwords: at most AXES_FAILURE_LIMIT wrong ones per account, and few attempts per
+client address, on every path that checks a password (web, admin, API, a confirmation).
+
+Both guards sit in `authenticate()` (AUTHENTICATION_BACKENDS), which every login path calls:
+django-axes counts the failures of an account and refuses a locked one; `LoginAttemptsBackend`
+counts the attempts of a client address, so that spraying a few passwords over many accounts
+is slowed too. Either refusal is answered by `lockout_response` (through axes' middleware).
+"""
 
 from __future__ import annotations
 
+import unicodedata
+from typing import Any
+
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from rest_framework.throttling import SimpleRateThrottle
+
+from .client_address import client_address
+from .models import Member
+
+# Set on a request refused by `LoginAttemptsBackend`: the seconds until the next attempt.
+THROTTLED_FOR = "chtipass_login_throttled_for"
 
 
 def lockout_seconds() -> int:
     return int(float(settings.AXES_COOLOFF_TIME) * 3600)
 
 
-def lockout_response(request, credentials=None, *args, **kwargs):
-    detail = _("Trop de tentatives de connexion : réessayez dans %(minutes)d minutes.") % {
-        "minutes": max(lockout_seconds() // 60, 1)
-    }
+def login_account(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
+    """The account a login attempt is about, as django-axes counts it (AXES_USERNAME_CALLABLE).
+
+    Login finds the member case-insensitively (`MemberManager.get_by_natural_key`), so every
+    spelling that logs in as someone is counted as that one account: the same lookup is asked
+    here. An email that is nobody's is counted under its case-folded form.
+    """
+    typed = None
+    if credentials:
+        typed = credentials.get("username") or credentials.get(Member.USERNAME_FIELD)
+    elif request is not None:
+        typed = request.POST.get(settings.AXES_USERNAME_FORM_FIELD)
+    if not isinstance(typed, str):
+        return None
+    # One attempt asks several times (check, record, reset): one query per attempt.
+    memo = request.__dict__.setdefault("_chtipass_login_accounts", {}) if request else {}
+    if typed not in memo:
+        try:
+            memo[typed] = Member._default_manager.get_by_natural_key(typed).email
+        except (Member.DoesNotExist, Member.MultipleObjectsReturned, ValueError):
+            memo[typed] = unicodedata.normalize("NFKC", typed).strip().casefold()
+    return memo[typed]
+
+
+class LoginAttemptsThrottle(SimpleRateThrottle):
+    """Login attempts per client address, at the `token` rate (THROTTLE_TOKEN)."""
+
+    scope = "token"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": "login", "ident": client_address(request)}
+
+
+class LoginAttemptsBackend:
+    """Refuses an attempt from a client address over its rate, before any password is checked.
+
+    A refused attempt is a failed login for Django, so the account typed counts it too: one
+    client cannot try more passwords by being slowed down.
+    """
+
+    def authenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
+        if request is None:  # not a request: a shell, a management command
+            return None
+        throttle = LoginAttemptsThrottle()
+        if throttle.allow_request(request, None):
+            return None
+        setattr(request, THROTTLED_FOR, max(int(throttle.wait() or 1), 1))
+        # Axes' middleware answers a request so marked with `lockout_response`.
+        request.axes_locked_out = True
+        raise PermissionDenied
+
+    # No `get_user`: this backend logs nobody in, and `Client.force_login` would pick it.
+
+
+def password_confirm(request: HttpRequest, member: Member, password: str) -> bool:
+    """Whether `password` is `member`'s, counted like a login (a wrong one is a failure)."""
+    found = authenticate(request, username=member.get_username(), password=password)
+    return found is not None and found.pk == member.pk
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials=None
+) -> HttpResponse:
+    throttled_for = getattr(request, THROTTLED_FOR, None)
+    if throttled_for is not None:
+        code, seconds = "throttled", throttled_for
+        detail = _("Trop de tentatives depuis cette adresse : réessayez dans %(seconds)d s.") % {
+            "seconds": seconds
+        }
+    else:
+        code, seconds = "login_locked", lockout_seconds()
+        detail = _("Trop de tentatives de connexion : réessayez dans %(minutes)d minutes.") % {
+            "minutes": max(seconds // 60, 1)
+        }
     if request.path.startswith("/api/"):
-        response = JsonResponse(
-            {"code": "login_locked", "detail": detail, "fields": {}}, status=429
-        )
+        response = JsonResponse({"code": code, "detail": detail, "fields": {}}, status=429)
     else:
         response = HttpResponse(detail, status=429, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = str(lockout_seconds())
+    response["Retry-After"] = str(seconds)
     return response

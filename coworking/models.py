@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import secrets
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -86,6 +89,24 @@ class Member(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def save(self, *args, **kwargs) -> None:
+        # Whatever the path (admin, a form, `set_password` in a shell, erasure), a new password
+        # or a deactivation revokes every API token: a token taken before a reset or by someone
+        # who has since been shown out stops working at once. Sessions need nothing here:
+        # Django checks the password's hash and `is_active` on every request.
+        update_fields = kwargs.get("update_fields")
+        watched = update_fields is None or {"password", "is_active"} & set(update_fields)
+        if self._state.adding or not watched:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(using=kwargs.get("using")):
+            before = Member.objects.filter(pk=self.pk).values_list("password", "is_active").first()
+            super().save(*args, **kwargs)
+            if before is not None and (
+                before[0] != self.password or (before[1] and not self.is_active)
+            ):
+                MemberToken.objects.filter(member=self).delete()
 
     def rotate_calendar_token(self) -> None:
         """Invalidate the old iCal URL (e.g. after it leaked)."""
@@ -181,3 +202,46 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
+
+
+def token_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class MemberToken(models.Model):
+    """An API token (`Authorization: Token <key>`), one per login. Only its SHA-256 is stored:
+    the key is shown once, to whoever logged in. It works until `expires_at` (fixed, not
+    sliding), logout, or its member's next password change or deactivation."""
+
+    member = models.ForeignKey(
+        Member, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("membre")
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    # The first characters of the key, to tell a member's tokens apart without revealing them.
+    prefix = models.CharField(_("début du jeton"), max_length=8)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expire le"), db_index=True)
+
+    class Meta:
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.member_id})"
+
+    @classmethod
+    def build(cls, member: Member, *, now: dt.datetime) -> tuple[MemberToken, str]:
+        """A new token for `member`, not saved yet, and its key (which only the caller sees)."""
+        key = secrets.token_urlsafe(32)
+        token = cls(
+            member=member,
+            digest=token_digest(key),
+            prefix=key[:8],
+            created_at=now,
+            expires_at=now + settings.TOKEN_TTL,
+        )
+        return token, key
+
+    def has_expired(self, now: dt.datetime) -> bool:
+        return now >= self.expires_at

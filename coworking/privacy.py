@@ -12,13 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from passes.models import Pass, RevocationEvent, Scan, Visit
 from spaces.models import Booking, BookingSeries, Membership, TrainingRecord
 
 from .audit import audit_record
-from .models import AuditEntry, Member, SummaryDispatch
+from .models import AuditEntry, Member, MemberToken, SummaryDispatch
 
 
 def _iso(value: Any) -> Any:
@@ -99,6 +98,9 @@ def member_export(member: Member) -> dict[str, Any]:
                 "flagged",
             ],
         ),
+        "api_tokens": _rows(
+            MemberToken.objects.filter(member=member), ["prefix", "created_at", "expires_at"]
+        ),
         "monthly_summaries": _rows(
             SummaryDispatch.objects.filter(recipient=member), ["month", "status", "sent_at"]
         ),
@@ -117,7 +119,8 @@ def member_erase(member: Member, *, actor: Member | None, reason: str = "") -> M
     member = Member.objects.select_for_update().get(pk=member.pk)
     now = timezone.now()
     today = timezone.localdate()
-    # 1. The person: nothing left that identifies them; they cannot log in any more.
+    # 1. The person: nothing left that identifies them; they cannot log in any more, and
+    #    saving the new password and `is_active` revokes their API tokens (`Member.save`).
     if member.photo:
         member.photo.delete(save=False)
     member.email = f"erased-{member.pk}@{ERASED_DOMAIN}"
@@ -126,7 +129,6 @@ def member_erase(member: Member, *, actor: Member | None, reason: str = "") -> M
     member.is_active = member.is_staff = member.is_superuser = member.monthly_recap = False
     member.rotate_calendar_token()
     member.save()
-    Token.objects.filter(user=member).delete()
     TrainingRecord.objects.filter(member=member).delete()
     # 2. What they could still use: memberships end, passes are revoked (offline scanners
     #    learn it from the revocation list), future bookings are cancelled.

@@ -8,6 +8,7 @@ refuses to start with the development secret key.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -94,7 +95,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "axes",
     "csp",
@@ -248,21 +248,36 @@ SUMMARY_CLAIM_LEASE_SECONDS = env_int("SUMMARY_CLAIM_LEASE_SECONDS", 300)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "coworking.Member"
+# How many proxies of ours stand in front of the application (README, "Configuration"):
+# `X-Forwarded-For` is believed for that many hops and no more (coworking/client_address.py).
+# 0 (nothing in front) ignores the header; docker-compose.yml sets 1.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES is a number of proxies: 0 or more.")
 AUTHENTICATION_BACKENDS = [
-    # First: refuses every login attempt of a locked-out email/IP before checking passwords.
+    # Before any password is checked, on every login path (web, admin, API, a password
+    # confirmation): a locked-out account, then too many attempts from one client address.
     "axes.backends.AxesStandaloneBackend",
+    "coworking.lockout.LoginAttemptsBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login lockout (django-axes): after AXES_FAILURE_LIMIT failures for one email from one IP,
-# that pair is locked for AXES_COOLOFF_TIME hours. Failures are kept in the database.
+# Login lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account,
+# whatever the case of the email typed, the path or the client address, the account is locked
+# for AXES_COOLOFF_TIME hours. Failures are kept in the database.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = float(env_str("AXES_COOLOFF_HOURS", "0.25"))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "coworking.lockout.login_account"
+AXES_CLIENT_IP_CALLABLE = "coworking.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "coworking.lockout.lockout_response"
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 1 if PRODUCTION else 0)
 AXES_VERBOSE = False
+# axes.W006 asks for the address among the lockout parameters: addresses have their own limit
+# (`LoginAttemptsBackend`), and an account locked per address would be one more guess per address.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# API tokens work this long after the login that issued them (coworking/tokens.py).
+TOKEN_TTL = dt.timedelta(days=env_int("TOKEN_TTL_DAYS", 30))
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 AUTH_PASSWORD_VALIDATORS = [
@@ -309,7 +324,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ch'tipass <noreply@chtipass.
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.CachedTokenAuthentication",
+        "api.authentication.MemberTokenAuthentication",
         "api.authentication.PartnerKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -318,7 +333,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    # The client address of anonymous throttles: the same rule as coworking/client_address.py.
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
+        # Login attempts per client address, on every path (coworking/lockout.py); also the
+        # account erasure's password confirmation.
         "token": env_str("THROTTLE_TOKEN", "10/min"),
         "booking_write": env_str("THROTTLE_BOOKING_WRITE", "120/min"),
         "scan": env_str("THROTTLE_SCAN", "600/min"),

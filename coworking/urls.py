@@ -1,17 +1,24 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from api.views import calendar_feed
 from coworking.health import health
 
+# Log in to the browsable API: DRF's login page, under the name its templates link to. Logging
+# out is the API's own POST /api/v1/auth/logout/, which ends a session as well as a token.
+browsable_api_login = (
+    [path("login/", LoginView.as_view(template_name="rest_framework/login.html"), name="login")],
+    "rest_framework",
+)
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/", include("api.urls")),
-    # Log in and out of the browsable API (the pages of SPEC §6 come on top of it).
-    path("api/v1/auth/", include("rest_framework.urls")),
+    path("api/v1/auth/", include(browsable_api_login)),
     path("calendar/<str:token>.ics", calendar_feed, name="calendar-feed"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),

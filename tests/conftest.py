@@ -46,13 +46,9 @@ def _fast_passwords(settings):
 def _isolated_cache():
     from django.core.cache import cache
 
-    from api.authentication import forget_tokens
-
-    forget_tokens()
     cache.clear()
     yield
     cache.clear()
-    forget_tokens()
 
 
 @pytest.fixture

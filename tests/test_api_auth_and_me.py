@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from coworking.models import MemberToken, token_digest
 from spaces.models import Membership
 
 from .factories import PASSWORD
@@ -18,11 +18,17 @@ def assert_error_shape(body: dict) -> None:
 
 
 @pytest.mark.django_db
-def test_a_member_exchanges_email_and_password_for_a_token(api, alice):
+def test_a_member_exchanges_email_and_password_for_a_token(api, alice, clock):
     response = api.post(TOKEN_URL, {"email": "alice@mutualab.example", "password": PASSWORD})
 
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=alice).key}
+    body = response.json()
+    assert set(body) == {"token", "expires_at"}
+    assert body["expires_at"] == "2026-12-31T09:00:00+01:00"  # TOKEN_TTL: 30 days
+    token = MemberToken.objects.get(member=alice)
+    # Stored as its hash: reading the database gives nobody a working token.
+    assert token.digest == token_digest(body["token"])
+    assert not MemberToken.objects.filter(digest=body["token"]).exists()
 
 
 @pytest.mark.django_db
@@ -30,17 +36,19 @@ def test_the_email_is_matched_case_insensitively(api, alice):
     response = api.post(TOKEN_URL, {"email": "Alice@Mutualab.example", "password": PASSWORD})
 
     assert response.status_code == 200
-    assert response.json()["token"] == Token.objects.get(user=alice).key
+    assert MemberToken.objects.get(member=alice).digest == token_digest(response.json()["token"])
 
 
 @pytest.mark.django_db
-def test_asking_twice_returns_the_same_token(api, alice):
+def test_each_login_gets_a_token_of_its_own_and_both_work(api, alice):
     credentials = {"email": "alice@mutualab.example", "password": PASSWORD}
 
     first = api.post(TOKEN_URL, credentials).json()["token"]
     second = api.post(TOKEN_URL, credentials).json()["token"]
 
-    assert first == second
+    assert first != second
+    for token in (first, second):
+        assert api.get(ME_URL, HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
 
 
 @pytest.mark.django_db
@@ -52,7 +60,7 @@ def test_a_wrong_password_is_refused_with_invalid_credentials(api, alice):
     assert_error_shape(body)
     assert body["code"] == "invalid_credentials"
     assert response["WWW-Authenticate"] == "Token"
-    assert not Token.objects.exists()
+    assert not MemberToken.objects.exists()
 
 
 @pytest.mark.django_db
@@ -159,7 +167,7 @@ def test_an_anonymous_visitor_gets_a_401_on_me(api):
 
 @pytest.mark.django_db
 def test_guessing_passwords_is_throttled(api, alice):
-    # Ten different emails: the per-email lockout (test_login_lockout) stays out of the way.
+    # Ten different emails: the per-account lockout (test_login_lockout) stays out of the way.
     for attempt in range(10):
         response = api.post(TOKEN_URL, {"email": f"guess{attempt}@example.org", "password": "x"})
         assert response.status_code == 401

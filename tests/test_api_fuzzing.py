@@ -27,7 +27,6 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -35,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from coworking.tokens import token_issue
 from coworking.wsgi import application
 
 from .conftest import NOW, make_partner_key, paris
@@ -337,9 +337,9 @@ def world(
     pass_suspend(pass_obj=bob_pass, actor=camille, reason="Carte perdue")
     built = World(
         tokens={
-            "alice": Token.objects.create(user=alice).key,
-            "bob": Token.objects.create(user=bob).key,
-            "camille": Token.objects.create(user=camille).key,
+            "alice": token_issue(member=alice)[1],
+            "bob": token_issue(member=bob)[1],
+            "camille": token_issue(member=camille)[1],
         },
         partner_keys=[scanner_key, home_key],
         # Mutualab, whose co-manager is Camille, the most often.

@@ -14,8 +14,8 @@ import urllib.request
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
+from coworking.tokens import token_issue
 from passes.keys import signing_key_create
 from passes.models import Network, NetworkSpace
 from passes.services import credential_static, pass_issue
@@ -66,7 +66,7 @@ def test_bookings_and_scans_survive_a_redis_outage_and_the_work_is_done_after(tm
     desks = [
         ResourceFactory(space=home, kind=Resource.Kind.DESK, desk_type="hot") for _ in range(2)
     ]
-    token = Token.objects.create(user=member).key
+    _token, token = token_issue(member=member)
     scanner_key = make_partner_key(partner)
     day = next_weekday()
     emails = tmp_path / "emails"

@@ -142,10 +142,10 @@ def test_a_partner_key_does_not_reach_the_figures(mutualab_key, november):
 
 
 def test_a_token_works(camille, november):
-    from rest_framework.authtoken.models import Token
+    from coworking.tokens import token_issue
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=camille).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_issue(member=camille)[1]}")
 
     assert client.get(MUTUALAB_USAGE, NOVEMBER).status_code == 200
 
