@@ -3,7 +3,8 @@
 Every attempt is stored as a Scan. An accepted scan records a Visit (one per member, host and
 local day) and consumes the allowance with conditional UPDATEs, so that concurrent scans never
 exceed it. Scans of one pass are serialized by locking the pass row (SQLite's IMMEDIATE
-transactions already serialize all writers).
+transactions already serialize all writers). A scanner's nonce belongs to the first credential
+sent with it at a host: the database's unique constraint decides between concurrent ones.
 """
 
 from __future__ import annotations
