@@ -4,16 +4,20 @@ client address, on every path that checks a password (web, admin, API, a confirm
 Both guards sit in `authenticate()` (AUTHENTICATION_BACKENDS), which every login path calls:
 django-axes counts the failures of an account and refuses a locked one; `LoginAttemptsBackend`
 counts the attempts of a client address, so that spraying a few passwords over many accounts
-is slowed too. Either refusal is answered by `lockout_response` (through axes' middleware).
+is slowed too, and lets one attempt at a time check an account's password: axes reads the
+failures before the check and records one after it, so attempts in flight together would each
+see room left. Every refusal is answered by `lockout_response` (through axes' middleware).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -24,6 +28,10 @@ from .models import Member
 
 # Set on a request refused by `LoginAttemptsBackend`: the seconds until the next attempt.
 THROTTLED_FOR = "chtipass_login_throttled_for"
+# The accounts whose password a request is checking (cache keys it holds until it ends).
+CHECKING = "chtipass_login_checking"
+# A request that died while checking a password frees its account after this long at worst.
+CHECK_SECONDS = 30
 
 
 def lockout_seconds() -> int:
@@ -63,23 +71,63 @@ class LoginAttemptsThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": "login", "ident": client_address(request)}
 
 
+def _check_begin(request: HttpRequest, account: str) -> bool:
+    """Whether this request may check `account`'s password now (no other request is)."""
+    key = f"login-checking:{account}"
+    held = request.__dict__.setdefault(CHECKING, set())
+    if key in held:
+        return True
+    # False: another request holds it. None: the cache is down, and logins go on (unguarded
+    # against parallel attempts, as throttles are then).
+    if cache.add(key, 1, CHECK_SECONDS) is False:
+        return False
+    held.add(key)
+    return True
+
+
+def _check_end(request: HttpRequest) -> None:
+    for key in request.__dict__.pop(CHECKING, ()):
+        cache.delete(key)
+
+
 class LoginAttemptsBackend:
-    """Refuses an attempt from a client address over its rate, before any password is checked.
+    """Before any password is checked: refuses an attempt from a client address over its rate,
+    or on an account whose password another request is checking at this moment.
 
     A refused attempt is a failed login for Django, so the account typed counts it too: one
-    client cannot try more passwords by being slowed down.
+    client cannot try more passwords by being slowed down or by sending them all at once.
     """
 
     def authenticate(self, request: HttpRequest | None, **credentials: Any) -> None:
         if request is None:  # not a request: a shell, a management command
             return None
         throttle = LoginAttemptsThrottle()
-        if throttle.allow_request(request, None):
-            return None
-        setattr(request, THROTTLED_FOR, max(int(throttle.wait() or 1), 1))
+        if not throttle.allow_request(request, None):
+            self._refuse(request, max(int(throttle.wait() or 1), 1))
+        account = login_account(request, credentials)
+        if account is not None and not _check_begin(request, account):
+            self._refuse(request, 1)
+        return None
+
+    def _refuse(self, request: HttpRequest, seconds: int) -> None:
+        setattr(request, THROTTLED_FOR, seconds)
         # Axes' middleware answers a request so marked with `lockout_response`.
         request.axes_locked_out = True
         raise PermissionDenied
+
+
+class LoginCheckMiddleware:
+    """Frees the accounts whose password the request checked, once the view is done (and the
+    failure recorded), whatever happened."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            _check_end(request)
 
     # No `get_user`: this backend logs nobody in, and `Client.force_login` would pick it.
 

@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "coworking.middleware.DatabaseUnavailableMiddleware",
+    # Frees an account for the next login attempt once this one is recorded (coworking/lockout.py).
+    "coworking.lockout.LoginCheckMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -278,6 +280,8 @@ AXES_VERBOSE = False
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # API tokens work this long after the login that issued them (coworking/tokens.py).
 TOKEN_TTL = dt.timedelta(days=env_int("TOKEN_TTL_DAYS", 30))
+if TOKEN_TTL.days < 1:
+    raise ImproperlyConfigured("TOKEN_TTL_DAYS is a number of days: 1 or more.")
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 AUTH_PASSWORD_VALIDATORS = [
