@@ -220,6 +220,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker waits for its broker however long an outage lasts: by default Celery stops after
+# 100 attempts (about 47 minutes) and the worker exits, leaving the outbox undone.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops finishes its work rather than being killed mid-send
+# (Celery 6's default): its ack is lost, the broker hands it out again, and the outbox's or the
+# summary's claim makes that second run a no-op.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_PUBLISH_RETRY = False  # a request never waits on a broker that is down
 # Nobody reads the results of the fire-and-forget tasks: registering them with the Redis result
 # backend made each enqueue retry for ~19 s while Redis was down (benchmarks/README.md).

@@ -145,6 +145,14 @@ def test_web_serves_the_image_s_gunicorn_on_port_8000(services):
     assert any(str(port).endswith("8000:8000") for port in web["ports"])
 
 
+@pytest.mark.parametrize("name", ["web", "worker", "beat"])
+def test_a_process_that_exits_is_started_again(services, name):
+    """The worker also waits for its broker however long an outage lasts (settings:
+    CELERY_BROKER_CONNECTION_MAX_RETRIES, tests/test_worker_broker_outage.py); should it exit
+    all the same, Docker starts it again."""
+    assert services[name]["restart"] in {"unless-stopped", "always"}
+
+
 def test_exactly_one_beat_runs(services):
     beats = [name for name, s in services.items() if "beat" in as_list(s.get("command"))[:4]]
     assert beats == ["beat"]
