@@ -11,6 +11,7 @@ see room left. Every refusal is answered by `lockout_response` (through axes' mi
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Callable
 from typing import Any
@@ -73,7 +74,8 @@ class LoginAttemptsThrottle(SimpleRateThrottle):
 
 def _check_begin(request: HttpRequest, account: str) -> bool:
     """Whether this request may check `account`'s password now (no other request is)."""
-    key = f"login-checking:{account}"
+    # Hashed: the account is an email as typed when it is nobody's, of any length.
+    key = f"login-checking:{hashlib.sha256(account.encode()).hexdigest()}"
     held = request.__dict__.setdefault(CHECKING, set())
     if key in held:
         return True
@@ -115,6 +117,8 @@ class LoginAttemptsBackend:
         request.axes_locked_out = True
         raise PermissionDenied
 
+    # No `get_user`: this backend logs nobody in, and `Client.force_login` would pick it.
+
 
 class LoginCheckMiddleware:
     """Frees the accounts whose password the request checked, once the view is done (and the
@@ -128,8 +132,6 @@ class LoginCheckMiddleware:
             return self.get_response(request)
         finally:
             _check_end(request)
-
-    # No `get_user`: this backend logs nobody in, and `Client.force_login` would pick it.
 
 
 def password_confirm(request: HttpRequest, member: Member, password: str) -> bool:
