@@ -1,30 +1,46 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from spaces.admin import MembershipInline
+from spaces.models import Membership
 from spaces.selectors import co_managed_space_ids
 
-from .models import AuditEntry, Member
+from .admin_scoping import ManagedAdminMixin, managed_space_ids
+from .models import AuditEntry, Member, SummaryDispatch
 from .privacy import member_erase
 
 
 @admin.action(description=_("Effacer les données personnelles (RGPD)"), permissions=["change"])
 def erase_members(modeladmin, request, queryset) -> None:
-    erased = 0
+    # `queryset` holds only the people this user manages (MemberAdmin.get_queryset); each one
+    # is checked again, since erasing reaches every space the person belongs to.
+    erased, refused = 0, 0
     for member in queryset:
-        if member.pk != request.user.pk and modeladmin.has_change_permission(request, member):
+        if modeladmin.may_erase(request, member):
             member_erase(member, actor=request.user, reason="admin")
             erased += 1
+        else:
+            refused += 1
     modeladmin.message_user(
         request, _("%(count)d membre(s) effacé(s).") % {"count": erased}, messages.SUCCESS
     )
+    if refused:
+        modeladmin.message_user(
+            request,
+            _(
+                "%(count)d membre(s) non effacé(s) : vous-même, ou inscrit·es aussi dans un lieu "
+                "que vous ne gérez pas (la personne peut effacer son compte elle-même)."
+            )
+            % {"count": refused},
+            messages.WARNING,
+        )
 
 
 @admin.register(Member)
-class MemberAdmin(UserAdmin):
-    """Co-managers see and edit the people who hold a membership in one of their spaces."""
+class MemberAdmin(ManagedAdminMixin, UserAdmin):
+    """Co-managers see and edit the people who hold a membership in one of their spaces
+    (`managed_members`), platform accounts excepted."""
 
     ordering = ["first_name", "last_name"]
     list_display = ["email", "first_name", "last_name", "is_active"]
@@ -52,17 +68,6 @@ class MemberAdmin(UserAdmin):
             return [*self.fieldsets, *self.superuser_fieldsets]
         return self.fieldsets
 
-    def get_queryset(self, request) -> QuerySet[Member]:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        # Platform accounts are out of a co-manager's reach, even when they hold a membership.
-        return queryset.filter(
-            memberships__space_id__in=co_managed_space_ids(request.user),
-            is_superuser=False,
-            is_staff=False,
-        ).distinct()
-
     def _manages_any(self, request) -> bool:
         return request.user.is_superuser or bool(co_managed_space_ids(request.user))
 
@@ -86,21 +91,66 @@ class MemberAdmin(UserAdmin):
     def has_add_permission(self, request) -> bool:
         return self._manages_any(request)
 
+    def may_erase(self, request, obj: Member) -> bool:
+        """Erasing ends every membership of the person: a co-manager erases only people whose
+        current memberships are all at spaces they co-manage, and never themselves."""
+        if obj.pk == request.user.pk or not self.has_change_permission(request, obj):
+            return False
+        if request.user.is_superuser:
+            return True
+        current = Membership.objects.filter(member=obj).exclude(status=Membership.Status.ENDED)
+        return set(current.values_list("space_id", flat=True)) <= managed_space_ids(request)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return request.user.is_superuser
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ManagedAdminMixin, admin.ModelAdmin):
     list_display = ["at", "actor", "action", "target_type", "target_id"]
     list_filter = ["action"]
     date_hierarchy = "at"
+    list_select_related = ["actor"]
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("actor")
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(space_id__in=co_managed_space_ids(request.user))
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser or bool(co_managed_space_ids(request.user))
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return self.has_module_permission(request)
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SummaryDispatch)
+class SummaryDispatchAdmin(ManagedAdminMixin, admin.ModelAdmin):
+    """Monthly summaries and how their sending ended, read-only: one that ended `unknown` (a
+    worker died mid-send) is never sent again, so someone has to look.
+
+    A co-manager sees the summaries of the people they manage, their own included: those are
+    the people they would tell, and whose account they can already open. The error text is a
+    server trace, for superusers only."""
+
+    list_display = ["recipient", "month", "status", "attempts", "claimed_at", "sent_at"]
+    list_filter = ["status", "month"]
+    list_select_related = ["recipient"]
+    search_fields = ["recipient__email", "recipient__first_name", "recipient__last_name"]
+    date_hierarchy = "month"
+
+    def get_fields(self, request, obj=None):
+        fields = ["recipient", "month", "status", "attempts", "claimed_at", "sent_at"]
+        return [*fields, "last_error"] if request.user.is_superuser else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser or bool(co_managed_space_ids(request.user))

@@ -1,7 +1,8 @@
 """The admin is for co-managers too: Mutualab has no staff, members run it.
 
-A co-manager is not `is_staff`; they may log in and see only their own spaces' objects. The
-scoping itself lives on each ModelAdmin (spaces/admin.py); this site only lets them in.
+A co-manager is not `is_staff`; they may log in and see only their own spaces' objects. What
+they may manage is said in coworking/admin_scoping.py; this site lets them in, and gives every
+admin registered on it (ours and third-party ones) the scoping mixins, so none can skip them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from .admin_scoping import managed_admin_class
 
 
 def may_use_admin(user) -> bool:
@@ -36,3 +39,7 @@ class ChtipassAdminSite(admin.AdminSite):
 
     def has_permission(self, request) -> bool:
         return may_use_admin(request.user)
+
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        admin_class = managed_admin_class(admin_class or admin.ModelAdmin)
+        super().register(model_or_iterable, admin_class, **options)

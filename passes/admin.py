@@ -10,13 +10,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from coworking.admin_scoping import ManagedAdminMixin, ManagedInlineMixin
 from spaces.admin import SpaceScopedMixin
+from spaces.models import Membership
 
 from .models import Network, NetworkSpace, PartnerKey, Pass, Scan, SigningKey, Visit
 from .partner_keys import partner_key_create, partner_key_revoke
@@ -37,7 +39,7 @@ if admin.site.is_registered(APIKey):
 # --- Network ---------------------------------------------------------------------------------
 
 
-class NetworkSpaceInline(admin.TabularInline):
+class NetworkSpaceInline(ManagedInlineMixin, admin.TabularInline):
     """Superusers only: a co-manager has no model permissions, so Django hides it from them."""
 
     model = NetworkSpace
@@ -49,14 +51,9 @@ class NetworkSpaceInline(admin.TabularInline):
 class NetworkAdmin(SpaceScopedMixin, admin.ModelAdmin):
     """The network's rules bind every space in it: only superusers change them."""
 
-    space_path = "members__space_id"
     list_display = ["name", "slug", "monthly_visits", "monthly_visits_per_host", "day_rate"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [NetworkSpaceInline]
-
-    def get_queryset(self, request) -> QuerySet[Network]:
-        # A co-manager of two spaces of one network would otherwise see it twice.
-        return super().get_queryset(request).distinct()
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser or self.get_queryset(request).exists()
@@ -181,7 +178,6 @@ def revoke_passes(modeladmin, request, queryset) -> None:
 class PassAdmin(SpaceScopedMixin, admin.ModelAdmin):
     """Passes of the members whose home is one of the co-manager's spaces."""
 
-    space_path = "membership__space_id"
     form = PassIssueForm
     action_form = PassActionForm
     actions = [suspend_passes, reinstate_passes, revoke_passes]
@@ -218,17 +214,10 @@ class PassAdmin(SpaceScopedMixin, admin.ModelAdmin):
         return form
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if field is None or request.user.is_superuser:
-            return field
-        space_ids = self._space_ids(request)
+        # The choices are narrowed by the mixin; here they are labelled without a query each.
         if db_field.name == "membership":
-            field.queryset = field.queryset.filter(space_id__in=space_ids).select_related(
-                "member", "space"
-            )
-        elif db_field.name == "network":
-            field.queryset = field.queryset.filter(members__space_id__in=space_ids).distinct()
-        return field
+            kwargs["queryset"] = Membership.objects.select_related("member", "space")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj: Pass, form, change: bool) -> None:
         if change:
@@ -245,7 +234,7 @@ class PassAdmin(SpaceScopedMixin, admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(ManagedAdminMixin, admin.ModelAdmin):
     """Superusers read the registry; `manage.py signing_keys` writes it. The private half is
     not even loaded from the database here."""
 
@@ -310,7 +299,7 @@ class PartnerKeyAdmin(SpaceScopedMixin, APIKeyModelAdmin):
         "revoked",
         "last_used_at",
     ]
-    list_filter = ["revoked", "created"]
+    list_filter = ["revoked", "created", ("space", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["space"]
     actions = [revoke_partner_keys]
 
@@ -429,7 +418,6 @@ class ScanAdmin(_VisitorMixin, ReadOnlyAdminMixin, SpaceScopedMixin, admin.Model
     """Scans made at the co-manager's spaces. The credential read is not shown: a printed
     card's stays valid for a year."""
 
-    space_path = "host_id"
     visitor_home_path = "pass_obj__membership__space_id"
     visitor_path = "pass_obj__member"
     list_display = [
@@ -480,7 +468,12 @@ class VisitAdmin(_VisitorMixin, ReadOnlyAdminMixin, SpaceScopedMixin, admin.Mode
     visitor_home_path = "home_id"
     visitor_path = "member"
     list_display = ["date", "visitor", "home", "host", "uses_allowance", "flagged", "flag_reason"]
-    list_filter = ["flagged", "uses_allowance"]
+    list_filter = [
+        "flagged",
+        "uses_allowance",
+        ("host", admin.RelatedOnlyFieldListFilter),
+        ("home", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["member", "host", "home"]
     date_hierarchy = "date"
     fields = [
@@ -496,9 +489,5 @@ class VisitAdmin(_VisitorMixin, ReadOnlyAdminMixin, SpaceScopedMixin, admin.Mode
     readonly_fields = fields
 
     def get_queryset(self, request) -> QuerySet[Visit]:
-        # Two paths lead to the co-manager's spaces, so the mixin's one-path filter is skipped.
-        queryset = super(SpaceScopedMixin, self).get_queryset(request).select_related("member")
-        if not request.user.is_superuser:
-            space_ids = self._space_ids(request)
-            queryset = queryset.filter(Q(host_id__in=space_ids) | Q(home_id__in=space_ids))
+        queryset = super().get_queryset(request).select_related("member")
         return self._with_visitor_scope(request, queryset)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from coworking.admin_scoping import ManagedAdminMixin, ManagedInlineMixin, managed_space_ids
 
 from .models import (
     Booking,
@@ -21,40 +22,15 @@ from .models import (
     TrainingRecord,
 )
 from .rules import BookingError
-from .selectors import co_managed_space_ids
 from .services import booking_cancel, booking_check, booking_create
 
-# Foreign keys whose choices are narrowed to the co-manager's spaces, by the path to their space.
-SCOPED_CHOICES = {
-    "space": "id",
-    "plan": "space_id",
-    "resource": "space_id",
-    "training": "space_id",
-}
 
-
-class SpaceScopedMixin:
-    """Scope an admin to the spaces the user co-manages; `space_path` leads to the space id."""
-
-    space_path = "space_id"
+class _SpaceScopedPermissions:
+    """A user may view, change and delete the rows `get_queryset` gives them (see
+    coworking/admin_scoping.py) and add where they co-manage a space."""
 
     def _space_ids(self, request) -> set[int]:
-        if not hasattr(request, "_co_managed_space_ids"):
-            request._co_managed_space_ids = co_managed_space_ids(request.user)
-        return request._co_managed_space_ids
-
-    def get_queryset(self, request) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.space_path}__in": self._space_ids(request)})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if db_field.name in SCOPED_CHOICES and not request.user.is_superuser and field:
-            lookup = {f"{SCOPED_CHOICES[db_field.name]}__in": self._space_ids(request)}
-            field.queryset = field.queryset.filter(**lookup)
-        return field
+        return managed_space_ids(request)
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser or bool(self._space_ids(request))
@@ -77,7 +53,11 @@ class SpaceScopedMixin:
         return self._owns(request, obj)
 
 
-class SpaceScopedInlineMixin(SpaceScopedMixin):
+class SpaceScopedMixin(_SpaceScopedPermissions, ManagedAdminMixin):
+    """Scope an admin to the spaces the user co-manages."""
+
+
+class SpaceScopedInlineMixin(_SpaceScopedPermissions, ManagedInlineMixin):
     """For inlines, `obj` in the permission methods is the parent, which its own admin has
     already scoped; the inline's rows are scoped by `get_queryset`."""
 
@@ -94,7 +74,6 @@ class MembershipInline(SpaceScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Space)
 class SpaceAdmin(SpaceScopedMixin, admin.ModelAdmin):
-    space_path = "id"
     list_display = ["name", "slug", "timezone"]
     prepopulated_fields = {"slug": ["name"]}
 
@@ -120,11 +99,19 @@ class MembershipAdmin(SpaceScopedMixin, admin.ModelAdmin):
     autocomplete_fields = ["member"]
 
 
+class ResourceClosureFormSet(forms.BaseInlineFormSet):
+    def save_new(self, form, commit=True):
+        # A resource's closure is at the resource's space: nothing to choose, nothing to mix up.
+        form.instance.space_id = self.instance.space_id
+        return super().save_new(form, commit)
+
+
 class ClosureInline(SpaceScopedInlineMixin, admin.TabularInline):
     model = Closure
+    formset = ResourceClosureFormSet
     extra = 0
     fk_name = "resource"
-    fields = ["space", "starts_on", "ends_on", "reason"]
+    fields = ["starts_on", "ends_on", "reason"]
 
 
 @admin.register(Resource)
@@ -181,7 +168,6 @@ class TrainingAdmin(SpaceScopedMixin, admin.ModelAdmin):
 
 @admin.register(TrainingRecord)
 class TrainingRecordAdmin(SpaceScopedMixin, admin.ModelAdmin):
-    space_path = "training__space_id"
     list_display = ["member", "training", "granted_on", "expires_on"]
     autocomplete_fields = ["member"]
 
@@ -230,7 +216,6 @@ def cancel_bookings(modeladmin, request, queryset):
 
 @admin.register(Booking)
 class BookingAdmin(SpaceScopedMixin, admin.ModelAdmin):
-    space_path = "resource__space_id"
     form = BookingAdminForm
     list_display = ["resource", "member", "start", "end", "status"]
     list_filter = ["status", "resource__space", "resource__kind"]
@@ -289,8 +274,10 @@ class BookingAdmin(SpaceScopedMixin, admin.ModelAdmin):
 
 @admin.register(BookingSeries)
 class BookingSeriesAdmin(SpaceScopedMixin, admin.ModelAdmin):
-    space_path = "resource__space_id"
     list_display = ["resource", "member", "until", "created_at"]
+    # Its occurrences were booked through the rules when it was created: moving the series to
+    # another member, resource or end date here would leave them behind.
+    readonly_fields = ["resource", "member", "until", "created_at"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

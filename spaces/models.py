@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -148,6 +149,14 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.member} @ {self.space}"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.plan_id and self.space_id and self.plan.space_id != self.space_id:
+            raise ValidationError(
+                _("Cette formule est celle d'un autre lieu que celui de l'adhésion."),
+                code="plan_of_another_space",
+            )
+
     def is_active_on(self, day: dt.date) -> bool:
         return (
             self.status == self.Status.ACTIVE
@@ -286,6 +295,25 @@ class Resource(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.space})"
 
+    def clean(self) -> None:
+        super().clean()
+        if self.training_id and self.space_id and self.training.space_id != self.space_id:
+            raise ValidationError(
+                _("Cette formation est celle d'un autre lieu que celui de la ressource."),
+                code="training_of_another_space",
+            )
+        if (
+            self.assigned_to_id
+            and self.space_id
+            and not Membership.objects.filter(member_id=self.assigned_to_id, space_id=self.space_id)
+            .exclude(status=Membership.Status.ENDED)
+            .exists()
+        ):
+            raise ValidationError(
+                _("Un poste ne s'attribue qu'à un·e membre du lieu."),
+                code="assignee_not_a_member",
+            )
+
 
 class Closure(models.Model):
     """Whole days when a space (or only one of its resources) is closed: holidays, maintenance."""
@@ -318,6 +346,14 @@ class Closure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason or _('fermeture')} {self.starts_on:%d/%m/%Y}–{self.ends_on:%d/%m/%Y}"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.resource_id and self.space_id and self.resource.space_id != self.space_id:
+            raise ValidationError(
+                _("Cette ressource est celle d'un autre lieu que celui de la fermeture."),
+                code="resource_of_another_space",
+            )
 
 
 class BookingSeries(models.Model):

@@ -10,7 +10,7 @@ from django.contrib.auth.hashers import check_password
 
 from coworking.models import AuditEntry, Member
 from spaces.admin import BookingAdminForm
-from spaces.models import Booking, Closure, Membership, Resource
+from spaces.models import Booking, Closure, Membership, Resource, TrainingRecord
 from spaces.services import booking_create
 
 from .conftest import paris
@@ -313,25 +313,137 @@ def test_a_co_manager_cannot_take_over_another_spaces_co_manager(as_camille, mut
 
 
 @pytest.mark.django_db
-def test_giving_a_membership_does_not_open_another_spaces_co_manager(
-    as_camille, mutualab, dominique
+@pytest.mark.parametrize("person", ["charlie", "dominique"])
+def test_a_co_manager_cannot_take_over_another_spaces_member_by_giving_a_membership(
+    request, as_camille, mutualab, person
 ):
+    # Charlie is a member of La Filature only; Dominique co-manages it.
+    other = request.getfixturevalue(person)
+
     added = as_camille.post(
         "/admin/spaces/membership/add/",
         {
-            "member": dominique.pk,
+            "member": other.pk,
             "space": mutualab.pk,
             "role": "member",
             "status": "active",
             "starts_on": "2026-12-01",
         },
     )
-    assert added.status_code == 302
-    assert Membership.objects.filter(member=dominique, space=mutualab).exists()
 
-    response = as_camille.get(f"/admin/coworking/member/{dominique.pk}/password/")
+    assert added.status_code == 200
+    errors = added.context["adminform"].form.errors.as_data()
+    assert [error.code for error in errors["member"]] == ["invalid_choice"]
+    assert not Membership.objects.filter(member=other, space=mutualab).exists()
+    # So the person is still not hers: no account page, no password, no erasure.
+    assert as_camille.get(f"/admin/coworking/member/{other.pk}/change/").status_code == 302
+    assert as_camille.get(f"/admin/coworking/member/{other.pk}/password/").status_code == 404
+    as_camille.post(
+        "/admin/coworking/member/", {"action": "erase_members", "_selected_action": [other.pk]}
+    )
+    other.refresh_from_db()
+    assert other.is_active
+    assert other.memberships.get().status == Membership.Status.ACTIVE
 
-    assert response.status_code == 403
+
+@pytest.mark.django_db
+def test_the_member_choices_of_a_new_membership_are_the_people_of_her_spaces(
+    as_camille, alice, bob, camille, charlie, dominique
+):
+    form = as_camille.get("/admin/spaces/membership/add/").context["adminform"].form
+
+    assert set(form.fields["member"].queryset) == {alice, bob, camille}
+
+
+@pytest.mark.django_db
+def test_a_co_manager_cannot_record_a_training_for_another_spaces_member(
+    as_camille, laser, charlie
+):
+    response = as_camille.post(
+        "/admin/spaces/trainingrecord/add/",
+        {"training": laser.training_id, "member": charlie.pk, "granted_on": "2026-12-01"},
+    )
+
+    assert response.status_code == 200
+    assert "member" in response.context["adminform"].form.errors
+    assert not TrainingRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_co_manager_cannot_assign_a_desk_to_another_spaces_member(as_camille, desk, charlie):
+    response = as_camille.post(
+        f"/admin/spaces/resource/{desk.pk}/change/",
+        {
+            "space": desk.space_id,
+            "name": desk.name,
+            "kind": "desk",
+            "desk_type": "fixed",
+            "assigned_to": charlie.pk,
+            "capacity": 1,
+            "closures-TOTAL_FORMS": "0",
+            "closures-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "assigned_to" in response.context["adminform"].form.errors
+    desk.refresh_from_db()
+    assert desk.assigned_to is None
+
+
+# --- Erasing ---------------------------------------------------------------------------------
+
+
+def erase(client, *members):
+    return client.post(
+        "/admin/coworking/member/",
+        {"action": "erase_members", "_selected_action": [m.pk for m in members]},
+        follow=True,
+    )
+
+
+@pytest.mark.django_db
+def test_a_co_manager_erases_only_the_people_she_manages(as_camille, alice, charlie):
+    erase(as_camille, alice, charlie)
+
+    alice.refresh_from_db()
+    charlie.refresh_from_db()
+    assert not alice.is_active
+    assert charlie.is_active
+    assert charlie.memberships.get().status == Membership.Status.ACTIVE
+
+
+@pytest.mark.django_db
+def test_a_member_of_another_space_too_is_not_erased_by_one_co_manager(as_camille, alice, filature):
+    # Erasing ends every membership: La Filature's is not Camille's to end.
+    MembershipFactory(member=alice, space=filature)
+
+    response = erase(as_camille, alice)
+
+    alice.refresh_from_db()
+    assert alice.is_active
+    assert set(alice.memberships.values_list("status", flat=True)) == {"active"}
+    assert [m.level_tag for m in response.context["messages"]] == ["success", "warning"]
+
+
+@pytest.mark.django_db
+def test_a_superuser_erases_a_member_of_several_spaces(client, alice, filature):
+    MembershipFactory(member=alice, space=filature)
+    client.force_login(root())
+
+    erase(client, alice)
+
+    alice.refresh_from_db()
+    assert not alice.is_active
+    assert set(alice.memberships.values_list("status", flat=True)) == {"ended"}
+
+
+@pytest.mark.django_db
+def test_a_co_manager_does_not_erase_herself(as_camille, camille):
+    erase(as_camille, camille)
+
+    camille.refresh_from_db()
+    assert camille.is_active
 
 
 # --- Bookings through the admin --------------------------------------------------------------
@@ -424,3 +536,156 @@ def test_a_superuser_sees_every_space(client, desk, filature_things):
     client.force_login(root)
 
     assert listed(client.get("/admin/spaces/resource/")) == {desk, filature_things["resource"]}
+
+
+def root() -> Member:
+    return Member.objects.create_superuser("root@chtipass.example", "x", first_name="Root")
+
+
+# --- Filters: declared ones only -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("user", ["camille", "root"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "calendar_token__startswith=a",
+        "calendar_token=x",
+        "password__startswith=md5",
+        "email__startswith=alice",
+        "memberships__space__name__startswith=Mut",
+    ],
+)
+def test_members_cannot_be_filtered_on_an_undeclared_field(client, camille, alice, user, query):
+    client.force_login(camille if user == "camille" else root())
+
+    response = client.get(f"/admin/coworking/member/?{query}")
+
+    # DisallowedModelAdminLookup: a SuspiciousOperation, answered 400.
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_secret_calendar_token_gives_no_oracle(as_camille, alice):
+    prefix = alice.calendar_token[:3]
+
+    matching = as_camille.get(f"/admin/coworking/member/?calendar_token__startswith={prefix}")
+    other = as_camille.get("/admin/coworking/member/?calendar_token__startswith=ZZZ")
+
+    assert matching.status_code == other.status_code == 400
+    assert alice.calendar_token not in matching.content.decode()
+
+
+@pytest.mark.django_db
+def test_declared_member_filters_and_search_still_work(as_camille, alice, bob, mutualab):
+    by_space = as_camille.get(
+        f"/admin/coworking/member/?memberships__space__id__exact={mutualab.pk}"
+    )
+    inactive = as_camille.get("/admin/coworking/member/?is_active__exact=0")
+    searched = as_camille.get("/admin/coworking/member/?q=alice")
+
+    assert alice in listed(by_space)
+    assert listed(inactive) == set()
+    assert listed(searched) == {alice}
+
+
+@pytest.mark.django_db
+def test_every_admin_refuses_undeclared_filters_and_follows_its_own(client, world_for_lists):
+    """As a superuser, on every registered admin: a filter on any field it does not declare is
+    refused; every link its filter sidebar and date drill-down offer opens."""
+    from django.contrib import admin
+
+    client.force_login(root())
+    checked = 0
+    for model, model_admin in admin.site._registry.items():
+        changelist = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        shown = client.get(changelist)
+        assert shown.status_code == 200, changelist
+        declared = model_admin.declared_lookups(None)
+        for field in model._meta.concrete_fields:
+            if field.name in declared:
+                continue
+            response = client.get(f"{changelist}?{field.name}__isnull=True")
+            assert response.status_code == 400, f"{changelist} {field.name}"
+            checked += 1
+        cl = shown.context["cl"]
+        offered = [
+            choice["query_string"] for spec in cl.filter_specs for choice in spec.choices(cl)
+        ]
+        for query_string in offered:
+            assert client.get(f"{changelist}{query_string}").status_code == 200, query_string
+
+    assert checked > 50
+
+
+@pytest.fixture
+def world_for_lists(alice, charlie, room, network, signing):
+    """A few rows, so that the filter sidebars have choices to offer."""
+    booking_create(
+        member=alice, resource=room, start=paris(2026, 12, 2, 10), end=paris(2026, 12, 2, 11)
+    )
+
+
+# --- Summary dispatches ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def dispatches(alice, camille, charlie):
+    from coworking.models import SummaryDispatch
+
+    november = dt.date(2026, 11, 1)
+    return {
+        "alice": SummaryDispatch.objects.create(
+            recipient=alice,
+            month=november,
+            status=SummaryDispatch.Status.UNKNOWN,
+            last_error="SMTPServerDisconnected('secret relay detail')",
+        ),
+        "camille": SummaryDispatch.objects.create(
+            recipient=camille, month=november, status=SummaryDispatch.Status.SENT
+        ),
+        "charlie": SummaryDispatch.objects.create(
+            recipient=charlie, month=november, status=SummaryDispatch.Status.UNKNOWN
+        ),
+    }
+
+
+SUMMARIES = "/admin/coworking/summarydispatch/"
+
+
+@pytest.mark.django_db
+def test_a_co_manager_sees_the_summaries_of_the_people_she_manages(as_camille, dispatches):
+    assert listed(as_camille.get(SUMMARIES)) == {dispatches["alice"], dispatches["camille"]}
+    assert as_camille.get(f"{SUMMARIES}{dispatches['charlie'].pk}/change/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_summaries_that_ended_unknown_are_found_with_the_state_filter(as_camille, dispatches):
+    response = as_camille.get(f"{SUMMARIES}?status__exact=unknown")
+
+    assert listed(response) == {dispatches["alice"]}
+    assert "interrompu pendant l&#x27;envoi" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_summaries_are_read_only_and_their_error_text_is_for_superusers(
+    client, as_camille, dispatches
+):
+    alice_summary = dispatches["alice"]
+    page = as_camille.get(f"{SUMMARIES}{alice_summary.pk}/change/")
+
+    assert page.status_code == 200
+    assert page.context["has_change_permission"] is False
+    assert "secret relay detail" not in page.content.decode()
+    assert as_camille.get(f"{SUMMARIES}add/").status_code == 403
+    assert (
+        as_camille.post(f"{SUMMARIES}{alice_summary.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    client.force_login(root())
+    assert (
+        "secret relay detail"
+        in client.get(f"{SUMMARIES}{alice_summary.pk}/change/").content.decode()
+    )
+    assert listed(client.get(SUMMARIES)) == set(dispatches.values())

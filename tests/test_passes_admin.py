@@ -422,3 +422,65 @@ def test_every_ch_tipass_admin_page_opens(request, user, scans, network, signing
         pages += ["/admin/passes/network/add/", "/admin/passes/networkspace/add/"]
 
     assert {page: client.get(page).status_code for page in pages} == dict.fromkeys(pages, 200)
+
+
+# --- Filters ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("user", ["as_root", "as_camille"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "credential__startswith=CP1:",
+        "credential__startswith=ZZZ",
+        "credential__contains=CP1",
+        "nonce__startswith=a",
+        "pass_obj__member__calendar_token__startswith=a",
+    ],
+)
+def test_scans_cannot_be_filtered_on_the_credential_they_read(request, user, scans, query):
+    client = request.getfixturevalue(user)
+
+    response = client.get(f"/admin/passes/scan/?{query}")
+
+    # The same answer whether or not a stored credential matches: no oracle.
+    assert response.status_code == 400
+
+
+def test_the_declared_scan_filters_and_date_drill_down_still_work(as_camille, scans):
+    accepted = as_camille.get("/admin/passes/scan/?decision__exact=accepted")
+    this_year = as_camille.get("/admin/passes/scan/?received_at__year=2026&received_at__month=12")
+    refused = as_camille.get("/admin/passes/scan/?decision__exact=refused")
+
+    assert listed(accepted) == listed(this_year) == {scans["at_mutualab"]}
+    assert listed(refused) == set()
+
+
+def test_partner_keys_are_never_filtered_on_their_hash(as_root, mutualab_key):
+    response = as_root.get("/admin/passes/partnerkey/?hashed_key__startswith=pbkdf2")
+
+    assert response.status_code == 400
+
+
+def test_the_dashboards_visit_and_key_filters_are_declared(as_camille, scans, mutualab):
+    visits = as_camille.get(f"/admin/passes/visit/?host__id__exact={mutualab.pk}")
+    keys = as_camille.get(f"/admin/passes/partnerkey/?space__id__exact={mutualab.pk}")
+
+    assert listed(visits) == {scans["at_mutualab"].visit}
+    assert {key.space for key in listed(keys)} == {mutualab}
+
+
+def test_a_pass_is_issued_only_in_a_network_of_the_memberships_space(
+    as_camille, camille, network, verriere
+):
+    # Camille also co-manages La Verrière, which is not in the network: both are hers to pick,
+    # but together they make no pass.
+    MembershipFactory(member=camille, space=verriere, role="co_manager")
+    outsider = MembershipFactory(space=verriere)
+
+    response = as_camille.post(f"{PASSES}add/", {"membership": outsider.pk, "network": network.pk})
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors().as_data()
+    assert [error.code for error in errors] == ["not_in_network"]
+    assert not Pass.objects.filter(membership=outsider).exists()
