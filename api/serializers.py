@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,7 +14,6 @@ from rest_framework import serializers
 from coworking.models import Member
 from spaces.models import Booking, BookingSeries, Closure, Membership, Resource, Space
 from spaces.rules import BookingError
-from spaces.schedule import desk_periods
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -241,26 +242,74 @@ class BookingSerializer(serializers.ModelSerializer):
 
 PERIODS = [("day", _("journée")), ("morning", _("matin")), ("afternoon", _("après-midi"))]
 
+# The ids of the database: positive and within 64 bits.
+ID_RANGE = range(1, 2**63)
+ID_TEXT = re.compile(r"[0-9]{1,19}")
 
-class BookedMemberField(serializers.PrimaryKeyRelatedField):
+
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A row id: a JSON integer, or its decimal digits as text (form posts). DRF's own field
+    hands any value to the database, which reads 1.5 as row 1, true as row 1, and fails on
+    1e309 (a 500): here anything but a whole number is a 400 `incorrect_type`, and a whole
+    number that no row can have names nothing (`does_not_exist`)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and ID_TEXT.fullmatch(data):
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if data not in ID_RANGE:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+class BookingTimeField(serializers.DateTimeField):
+    """A moment with a UTC offset (an instant), or without one: a wall-clock time of the
+    resource's space, which the booking service reads (it knows the space's daylight-saving
+    nights; the server's own timezone has no say)."""
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        if timezone.is_naive(value):
+            return value
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            self.fail("overflow")
+
+
+# An id that names nobody: answered, once every field is valid, as an id of somebody one may
+# not book for.
+UNKNOWN_MEMBER = object()
+
+
+class BookedMemberField(StrictPrimaryKeyRelatedField):
     """The member a booking is for. An id that names nobody gets the answer an id of somebody
-    else's gets (403 `forbidden`), so that booking cannot be used to find which ids exist."""
+    else's gets (403 `forbidden`, after the same field errors), so that booking cannot be used
+    to find which ids exist."""
 
     def to_internal_value(self, data):
         try:
             return super().to_internal_value(data)
         except serializers.ValidationError as error:
             if any(getattr(detail, "code", None) == "does_not_exist" for detail in error.detail):
-                raise BookingError("forbidden") from None
+                return UNKNOWN_MEMBER
             raise
 
 
 class BookingRequestSerializer(serializers.Serializer):
-    """Either `start` + `end`, or (desks) `date` + `period`."""
+    """Either `start` + `end`, or (desks) `date` + `period`. The booking service resolves them
+    (after checking who may book for whom)."""
 
-    resource = serializers.PrimaryKeyRelatedField(queryset=Resource.objects.select_related("space"))
-    start = serializers.DateTimeField(required=False)
-    end = serializers.DateTimeField(required=False)
+    resource = StrictPrimaryKeyRelatedField(queryset=Resource.objects.select_related("space"))
+    start = BookingTimeField(
+        required=False,
+        help_text=_(
+            "Avec un décalage UTC, un instant ; sans, l'heure locale du lieu. "
+            "Une heure qui n'existe pas ce jour-là (passage à l'heure d'été) est refusée "
+            "(nonexistent_local_time)."
+        ),
+    )
+    end = BookingTimeField(required=False)
     date = serializers.DateField(required=False)
     period = serializers.ChoiceField(choices=PERIODS, required=False)
     member = BookedMemberField(
@@ -272,14 +321,16 @@ class BookingRequestSerializer(serializers.Serializer):
 
     def validate(self, data: dict) -> dict:
         if data.get("date") and data.get("period"):
-            periods = desk_periods(data["resource"], data["date"])
-            if data["period"] not in periods:
-                raise BookingError("desk_period" if periods else "closed")
-            data["start"], data["end"] = periods[data["period"]]
-        elif not (data.get("start") and data.get("end")):
+            data["start"] = data["end"] = None
+        elif data.get("start") and data.get("end"):
+            data["date"] = data["period"] = None
+        else:
             raise serializers.ValidationError(
                 _("Indiquez start et end, ou date et period."), code="invalid"
             )
+        # Last, where the booking service would first check who may book for whom.
+        if data.get("member") is UNKNOWN_MEMBER:
+            raise BookingError("forbidden")
         return data
 
 

@@ -244,6 +244,8 @@ class BookingViewSet(
             resource=values["resource"],
             start=values["start"],
             end=values["end"],
+            day=values["date"],
+            period=values["period"],
             note=values["note"],
             actor=request.user,
         )
@@ -269,6 +271,8 @@ class BookingViewSet(
             resource=values["resource"],
             start=values["start"],
             end=values["end"],
+            day=values["date"],
+            period=values["period"],
             until=values["until"],
             note=values["note"],
             actor=request.user,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
@@ -22,7 +24,7 @@ from .models import (
     TrainingRecord,
 )
 from .rules import BookingError
-from .services import booking_cancel, booking_check, booking_create
+from .services import booking_cancel, booking_check, booking_create, booking_instants
 
 
 class _SpaceScopedPermissions:
@@ -172,29 +174,58 @@ class TrainingRecordAdmin(SpaceScopedMixin, admin.ModelAdmin):
     autocomplete_fields = ["member"]
 
 
+class WallClockDateTimeField(forms.SplitDateTimeField):
+    """A day and a time as the space's clocks show them, left naive: the booking service reads
+    them in the resource's timezone (spaces/wall_clock.py), not in the admin's."""
+
+    def compress(self, data_list):
+        if data_list and all(value not in self.empty_values for value in data_list):
+            return dt.datetime.combine(*data_list)
+        return super().compress(data_list)
+
+
 class BookingAdminForm(forms.ModelForm):
     """New bookings go through the booking service, so the admin keeps every rule."""
 
     class Meta:
         model = Booking
         fields = ["resource", "member", "start", "end", "note"]
+        field_classes = {"start": WallClockDateTimeField, "end": WallClockDateTimeField}
 
     def clean(self):
         data = super().clean()
-        if self.instance.pk is None and all(
-            data.get(k) for k in ("resource", "member", "start", "end")
-        ):
-            try:
-                booking_check(
-                    member=data["member"],
-                    resource=data["resource"],
-                    start=data["start"],
-                    end=data["end"],
-                    actor=self.actor,
-                    now=timezone.now(),
-                )
-            except BookingError as error:
-                raise forms.ValidationError(error.message, code=error.code) from error
+        if self.instance.pk is not None or not (data.get("start") and data.get("end")):
+            return data
+        if data.get("resource") is None:
+            # Refused for its resource: the times are never read, but the model's own checks
+            # want them aware.
+            data["start"], data["end"] = (timezone.make_aware(data[k]) for k in ("start", "end"))
+            return data
+        asked = data["start"], data["end"]
+        try:
+            data["start"], data["end"] = booking_instants(
+                resource=data["resource"], start=data["start"], end=data["end"]
+            )
+        except BookingError as error:
+            # On the field at fault, so that no naive time reaches the model's checks.
+            at_end = error.fields.get("local_time") not in (None, asked[0].isoformat())
+            self.add_error(
+                "end" if at_end else "start", forms.ValidationError(error.message, code=error.code)
+            )
+            return data
+        if data.get("member") is None:
+            return data
+        try:
+            booking_check(
+                member=data["member"],
+                resource=data["resource"],
+                start=data["start"],
+                end=data["end"],
+                actor=self.actor,
+                now=timezone.now(),
+            )
+        except BookingError as error:
+            raise forms.ValidationError(error.message, code=error.code) from error
         return data
 
 

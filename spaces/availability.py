@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Value
@@ -21,9 +22,14 @@ from .schedule import periods_of
 Span = tuple[dt.timedelta, dt.timedelta, str, str]
 
 
-def _span(interval: Interval, origin: dt.datetime) -> Span:
+def _span(interval: Interval, origin: dt.datetime, tz: ZoneInfo) -> Span:
     start, end = interval
-    return (start - origin, end - origin, start.isoformat(), end.isoformat())
+    return (
+        start - origin,
+        end - origin,
+        start.astimezone(tz).isoformat(),
+        end.astimezone(tz).isoformat(),
+    )
 
 
 # A booking of the day as the query returns it: (resource id, start, end, member id), its ends
@@ -147,8 +153,8 @@ def space_availability(space: Space, day: dt.date, member: Member | None = None)
             intervals = intervals_on(hours or space.opening_hours, day, tz)
             periods = periods_of(intervals, space, day)
             found = by_hours[key] = (
-                [_span(interval, origin) for interval in intervals],
-                {name: _span(interval, origin) for name, interval in periods.items()},
+                [_span(interval, origin, tz) for interval in intervals],
+                {name: _span(interval, origin, tz) for name, interval in periods.items()},
             )
         return found
 

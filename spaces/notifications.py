@@ -14,6 +14,7 @@ from icalendar import Calendar, Event
 from coworking.outbox import outbox_add, outbox_handler
 
 from .models import Booking
+from .wall_clock import time_text
 
 
 def booking_notify(booking: Booking, event: str) -> None:
@@ -46,13 +47,16 @@ def _ics(bookings: list[Booking], cancelled: bool) -> bytes:
     return calendar.to_ical()
 
 
-def _when(booking: Booking) -> str:
+def booking_when(booking: Booking) -> str:
+    """The booking's day and times in its space, as every message and email words them: the
+    times of an hour the clocks repeat carry their UTC offset, so the words name the stored
+    instants."""
     tz = booking.resource.space.tz
-    start, end = booking.start.astimezone(tz), booking.end.astimezone(tz)
+    start = booking.start.astimezone(tz)
     return _("%(day)s, %(start)s–%(end)s") % {
         "day": formats.date_format(start, "l j F Y"),
-        "start": formats.time_format(start, "H:i"),
-        "end": formats.time_format(end, "H:i"),
+        "start": time_text(booking.start, tz),
+        "end": time_text(booking.end, tz),
     }
 
 
@@ -69,7 +73,7 @@ def _send(payload: dict[str, Any], cancelled: bool) -> None:
         values = {
             "resource": booking.resource.name,
             "space": space.name,
-            "when": _when(booking),
+            "when": booking_when(booking),
             "name": member.first_name,
         }
         if cancelled:
@@ -112,7 +116,7 @@ def _send_several(payload: dict[str, Any], cancelled: bool) -> None:
             "space": resource.space.name,
             "count": len(bookings),
             "name": member.first_name,
-            "list": "\n".join(f"- {_when(booking)}" for booking in bookings),
+            "list": "\n".join(f"- {booking_when(booking)}" for booking in bookings),
         }
         if cancelled:
             subject = (

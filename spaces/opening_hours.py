@@ -1,7 +1,7 @@
 """Weekly opening hours stored as JSON: {"mon": [["09:00", "19:00"]], …, "sun": []}.
 
 Times are wall-clock times in the space's timezone, so a daylight-saving change never moves the
-opening of a day; "24:00" closes at midnight.
+opening of a day; "24:00" closes at midnight. They become instants (UTC) through `wall_clock`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+from .wall_clock import opening_instant
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -67,13 +69,12 @@ def validate_opening_hours(value: object) -> None:
 
 
 def local_datetime(day: dt.date, offset: dt.timedelta, tz: ZoneInfo) -> dt.datetime:
-    """Wall-clock time `offset` after midnight of `day` in `tz`, made aware."""
-    naive = dt.datetime.combine(day, dt.time()) + offset
-    return naive.replace(tzinfo=tz)
+    """The instant (UTC) of the opening hour `offset` after midnight of `day` in `tz`."""
+    return opening_instant(dt.datetime.combine(day, dt.time()) + offset, tz)
 
 
 def intervals_on(hours: Mapping[str, Iterable], day: dt.date, tz: ZoneInfo) -> list[Interval]:
-    """The aware opening intervals of one local day."""
+    """The opening intervals of one local day, as instants (UTC)."""
     return [
         (local_datetime(day, _parse_time(opens), tz), local_datetime(day, _parse_time(closes), tz))
         for opens, closes in hours.get(WEEKDAYS[day.weekday()], [])

@@ -21,6 +21,9 @@ class BookingError(Exception):
         "forbidden": _("Vous n'avez pas le droit de faire cela."),
         "resource_unavailable": _("Cette ressource n'est pas réservable."),
         "invalid_interval": _("La fin doit être après le début."),
+        "nonexistent_local_time": _(
+            "Cette heure n'existe pas ce jour-là : les horloges avancent d'une heure."
+        ),
         "not_on_slot": _("Les salles et machines se réservent par créneaux de 15 minutes."),
         "desk_period": _("Un poste se réserve à la journée ou à la demi-journée."),
         "in_past": _("Ce créneau est déjà passé."),
@@ -36,6 +39,9 @@ class BookingError(Exception):
         "desk_assigned": _("Ce poste fixe est attribué à un autre membre."),
         "max_active_bookings": _("Vous avez atteint le nombre maximal de réservations à venir."),
         "plan_days_exhausted": _("Votre formule ne vous donne plus de jours ce mois-ci."),
+        "allowance_exhausted": _(
+            "Votre ch'tipass ne vous donne plus assez de jours dans ce lieu ce mois-ci."
+        ),
         "too_many_occurrences": _("Une série récurrente compte au plus 52 occurrences."),
         "already_cancelled": _("Cette réservation est déjà annulée."),
         "booking_started": _("Une réservation commencée ou passée ne s'annule plus."),

@@ -1,4 +1,4 @@
-"""Reads: who co-manages what, which bookings someone may see."""
+"""Reads: who co-manages what, who may book for whom, which bookings someone may see."""
 
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ def co_managed_space_ids(member: Member, *, today: dt.date | None = None) -> set
 
 def is_co_manager(member: Member, space_id: int) -> bool:
     return space_id in co_managed_space_ids(member)
+
+
+def may_book_for(actor: Member, member: Member, space_id: int) -> bool:
+    """Anyone books for themselves; a co-manager of the space also books for the people who
+    hold a membership there (even ended: the rules then say why not), and for nobody else."""
+    if actor.pk == member.pk:
+        return True
+    return (
+        is_co_manager(actor, space_id)
+        and Membership.objects.filter(member_id=member.pk, space_id=space_id).exists()
+    )
 
 
 def bookings_visible_to(member: Member) -> QuerySet[Booking]:

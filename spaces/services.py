@@ -15,21 +15,48 @@ from .models import Booking, BookingSeries, Membership, Resource, TrainingRecord
 from .notifications import booking_notify, series_notify
 from .rules import SLOT_MINUTES, BookingError, BookingRules
 from .schedule import desk_periods, is_closed_on, open_intervals
-from .selectors import current_membership, is_co_manager
+from .selectors import current_membership, is_co_manager, may_book_for
+from .wall_clock import NonexistentLocalTime, interval, wall_clock
 
 MAX_OCCURRENCES = 52
 
 # Apps that know about guests (the ch'tipass network) register a policy here: it answers whether
-# `member`, who holds no membership at the resource's space, may book a resource open to guests.
+# `member`, who holds no membership at the resource's space, may book a resource open to guests
+# over [start, end) (instants). It returns False for a member it does not know, and raises a
+# BookingError for one it knows but refuses (e.g. `allowance_exhausted`).
 GuestPolicy = Callable[[Member, Resource, dt.datetime, dt.datetime], bool]
 guest_policies: list[GuestPolicy] = []
 
 
-def _aware(value: dt.datetime, resource: Resource) -> dt.datetime:
-    """Naive datetimes (admin, shell) are read in the space's timezone."""
-    if timezone.is_naive(value):
-        return value.replace(tzinfo=resource.space.tz)
-    return value
+def _instants(
+    resource: Resource,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    day: dt.date | None,
+    period: str | None,
+) -> tuple[dt.datetime, dt.datetime]:
+    """What was asked, as instants (UTC): a desk period of `day`, or [start, end), whose naive
+    ends (web form, admin, shell, an API time without offset) are wall-clock times of the space,
+    read by `wall_clock.interval`."""
+    try:
+        if period is not None:
+            if day is None:
+                raise BookingError("invalid_interval")
+            periods = desk_periods(resource, day)
+            if period not in periods:
+                raise BookingError("desk_period" if periods else "closed")
+            return periods[period]
+        if start is None or end is None:
+            raise BookingError("invalid_interval")
+        return interval(start, end, resource.space.tz)
+    except NonexistentLocalTime as error:
+        raise BookingError(
+            "nonexistent_local_time", local_time=error.moment.replace(tzinfo=None).isoformat()
+        ) from None
+    except OverflowError:
+        # Within hours of the first or last day `datetime` knows: beyond any rule either way.
+        asked = day or (start or end).date()  # type: ignore[union-attr]
+        raise BookingError("in_past" if asked.year < 2000 else "too_far_ahead") from None
 
 
 def _is_overlap_violation(error: IntegrityError) -> bool:
@@ -37,11 +64,19 @@ def _is_overlap_violation(error: IntegrityError) -> bool:
     return "booking_no_overlap" in text or "booking_conflict" in text
 
 
+def booking_instants(
+    *, resource: Resource, start: dt.datetime, end: dt.datetime
+) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) as the instants (UTC) a booking of `resource` would hold: naive ends are
+    wall-clock times of its space (`nonexistent_local_time` if the clocks skip them)."""
+    return _instants(resource, start, end, None, None)
+
+
 def _check_time(resource: Resource, rules: BookingRules, start, end, now) -> None:
     tz = resource.space.tz
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     day = local_start.date()
-    if end <= start:
+    if end <= start:  # instants: a wall-clock 02:00–03:00 the clocks skip is empty
         raise BookingError("invalid_interval")
     # 1. Not in the past (a desk may be taken for the rest of a day that has begun).
     current_slot = now.replace(second=0, microsecond=0) - dt.timedelta(
@@ -64,7 +99,10 @@ def _check_time(resource: Resource, rules: BookingRules, start, end, now) -> Non
     for moment in (local_start, local_end):
         if moment.minute % SLOT_MINUTES or moment.second or moment.microsecond:
             raise BookingError("not_on_slot")
-    if local_end.date() != day or not any(a <= start and end <= b for a, b in intervals):
+    # An end at midnight closes the day (a room open around the clock): the day of its last
+    # moment is the one that counts.
+    last_day = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    if last_day != day or not any(a <= start and end <= b for a, b in intervals):
         raise BookingError("outside_opening_hours")
     minutes = (end - start).total_seconds() / 60
     if minutes < rules.min_minutes:
@@ -175,56 +213,90 @@ def booking_check(
     *,
     member: Member,
     resource: Resource,
-    start: dt.datetime,
-    end: dt.datetime,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    day: dt.date | None = None,
+    period: str | None = None,
     actor: Member,
     now: dt.datetime,
-) -> None:
-    """Raise the first BookingError that booking [start, end) would meet (nothing is written)."""
-    start, end = _aware(start, resource), _aware(end, resource)
-    _check_rules(member=member, resource=resource, start=start, end=end, actor=actor, now=now)
+) -> tuple[dt.datetime, dt.datetime]:
+    """Raise the first BookingError that booking [start, end) (or a desk `period` of `day`)
+    would meet; nothing is written. Returns the instants it would book."""
+    start, end = _check_rules(
+        member=member,
+        resource=resource,
+        start=start,
+        end=end,
+        day=day,
+        period=period,
+        actor=actor,
+        now=now,
+    )
     if _overlaps(resource.pk, start, end):
         raise BookingError("booking_conflict")
+    return start, end
+
+
+def _check_may_book_for(actor: Member, member: Member, resource: Resource) -> None:
+    """Who may book for whom: the first rule, so that no other answer tells anything about a
+    member one may not book for (whether they exist, where they may book)."""
+    if not may_book_for(actor, member, resource.space_id):
+        raise BookingError("forbidden")
 
 
 def _check_rules(
     *,
     member: Member,
     resource: Resource,
-    start: dt.datetime,
-    end: dt.datetime,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    day: dt.date | None,
+    period: str | None,
     actor: Member,
     now: dt.datetime,
-) -> None:
-    """Every rule but the overlap, in the order of `booking_check`."""
-    if actor.pk != member.pk and not is_co_manager(actor, resource.space_id):
-        raise BookingError("forbidden")
+) -> tuple[dt.datetime, dt.datetime]:
+    """Every rule but the overlap, in the order of `booking_check`; the instants asked for."""
+    _check_may_book_for(actor, member, resource)
     if not resource.is_active:
         raise BookingError("resource_unavailable")
+    start, end = _instants(resource, start, end, day, period)
     rules = BookingRules.for_resource(resource)
     _check_time(resource, rules, start, end, now)
     _check_member(member, resource, rules, start, end, now)
+    return start, end
 
 
 def booking_create(
     *,
     member: Member,
     resource: Resource,
-    start: dt.datetime,
-    end: dt.datetime,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    day: dt.date | None = None,
+    period: str | None = None,
     actor: Member | None = None,
     note: str = "",
     series: BookingSeries | None = None,
     now: dt.datetime | None = None,
 ) -> Booking:
-    """Book `resource` for `member` over [start, end) after checking every rule."""
+    """Book `resource` for `member` over [start, end), or a desk's `period` ("day", "morning",
+    "afternoon") of `day`, after checking every rule. Naive times are wall-clock times of the
+    space (`spaces/wall_clock.py` says how a daylight-saving night reads them)."""
     actor = actor or member
     now = now or timezone.now()
-    start, end = _aware(start, resource), _aware(end, resource)
     with transaction.atomic():
         _lock_member(member)
         _lock_resource(resource)
-        _check_rules(member=member, resource=resource, start=start, end=end, actor=actor, now=now)
+        start, end = _check_rules(
+            member=member,
+            resource=resource,
+            start=start,
+            end=end,
+            day=day,
+            period=period,
+            actor=actor,
+            now=now,
+        )
         # The last rule: under the resource lock, this read is the answer (the INSERT's
         # constraint stays the guard).
         if _overlaps(resource.pk, start, end):
@@ -257,43 +329,67 @@ def booking_series_create(
     *,
     member: Member,
     resource: Resource,
-    start: dt.datetime,
-    end: dt.datetime,
     until: dt.date,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    day: dt.date | None = None,
+    period: str | None = None,
     actor: Member | None = None,
     note: str = "",
     now: dt.datetime | None = None,
 ) -> BookingSeries:
-    """Book the same wall-clock slot every week until `until`: every occurrence or none."""
+    """Book the same wall-clock slot (or desk period) every week until `until`: every
+    occurrence or none. Each occurrence reads its wall-clock times on its own day, as
+    `booking_create` does."""
     actor = actor or member
     # Who may book for whom does not depend on the occurrence: said once, for the series.
-    if actor.pk != member.pk and not is_co_manager(actor, resource.space_id):
-        raise BookingError("forbidden")
+    _check_may_book_for(actor, member, resource)
     tz = resource.space.tz
-    start, end = _aware(start, resource).astimezone(tz), _aware(end, resource).astimezone(tz)
-    first_day = start.date()
-    if until < first_day or end <= start:
+    first = {"start": start, "end": end, "day": day, "period": period}
+    if period is not None:
+        if day is None:
+            raise BookingError("invalid_interval")
+        first_day = day
+    else:
+        try:
+            first_start, first_end = _instants(resource, start, end, None, None)
+        except BookingError as error:
+            if start is None:
+                raise
+            raise BookingError(
+                error.code,
+                error.message,
+                occurrence=wall_clock(start, tz).date().isoformat(),
+                **error.fields,
+            ) from error
+        if first_end <= first_start:
+            raise BookingError("invalid_interval")
+        # The first occurrence as asked (an offset may choose the pass of a repeated hour),
+        # the others at the same wall-clock times, read on their own day.
+        wall_start, wall_end = wall_clock(start, tz), wall_clock(end, tz)
+        first_day = wall_start.date()
+    if until < first_day:
         raise BookingError("invalid_interval")
     weeks = (until - first_day).days // 7 + 1
     if weeks > MAX_OCCURRENCES:
         raise BookingError("too_many_occurrences", limit=MAX_OCCURRENCES)
-    end_day_offset = end.date() - first_day
     with transaction.atomic():
         series = BookingSeries.objects.create(member=member, resource=resource, until=until)
         created = []
         for week in range(weeks):
-            day = first_day + dt.timedelta(weeks=week)
-            # Same wall-clock time every week: a DST change shifts UTC, never the local hour.
-            occurrence_start = dt.datetime.combine(day, start.time()).replace(tzinfo=tz)
-            occurrence_end = dt.datetime.combine(day + end_day_offset, end.time()).replace(
-                tzinfo=tz
-            )
+            shift = dt.timedelta(weeks=week)
+            occurrence_day = first_day + shift
+            if week == 0:
+                asked = first
+            elif period is not None:
+                asked = {"day": occurrence_day, "period": period}
+            else:
+                asked = {"start": wall_start + shift, "end": wall_end + shift}
             try:
                 booking = booking_create(
                     member=member,
                     resource=resource,
-                    start=occurrence_start,
-                    end=occurrence_end,
+                    **asked,
                     actor=actor,
                     note=note,
                     series=series,
@@ -301,7 +397,7 @@ def booking_series_create(
                 )
             except BookingError as error:
                 raise BookingError(
-                    error.code, error.message, occurrence=day.isoformat(), **error.fields
+                    error.code, error.message, occurrence=occurrence_day.isoformat(), **error.fields
                 ) from error
             created.append(booking)
         series_notify(created, "confirmed")

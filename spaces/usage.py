@@ -27,7 +27,7 @@ ZERO = dt.timedelta(0)
 
 
 def month_bounds(space: Space, month: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """[first day 00:00, next month's first day 00:00) in the space's timezone."""
+    """[first day 00:00, next month's first day 00:00) in the space's timezone, as instants."""
     first = month.replace(day=1)
     following = (first + dt.timedelta(days=32)).replace(day=1)
     return (
@@ -197,7 +197,10 @@ def booking_usage(space: Space, month: dt.date) -> dict[str, Any]:
         "space": space.slug,
         "month": month.strftime("%Y-%m"),
         "timezone": space.timezone,
-        "period": {"start": month_start.isoformat(), "end": month_end.isoformat()},
+        "period": {
+            "start": month_start.astimezone(tz).isoformat(),
+            "end": month_end.astimezone(tz).isoformat(),
+        },
         "resources": by_resource,
         "kinds": {kind: _figures(*sums) for kind, sums in by_kind.items()},
         "totals": _figures(*total),

@@ -701,3 +701,65 @@ def test_a_co_manager_listing_many_members_bookings_takes_constant_queries(api, 
     assert listed == 30
 
     assert many == few
+
+
+# --- Ids are whole numbers -------------------------------------------------------------------
+
+NOT_IDS = {
+    "fraction": "1.5",
+    "whole-float": "1.0",
+    "beyond-float": "1e309",
+    "true": "true",
+    "text-with-a-fraction": '"1.5"',
+    "text-in-exponent-form": '"1e3"',
+    "list": "[1]",
+    "object": '{"id": 1}',
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["resource", "member"])
+@pytest.mark.parametrize("value", NOT_IDS.values(), ids=NOT_IDS.keys())
+def test_an_id_that_is_not_a_whole_number_is_a_400_incorrect_type(api, alice, room, field, value):
+    ids = {"resource": str(room.pk), "member": str(alice.pk), field: value}
+    # Written by hand: 1e309 is a JSON number that Python's json module can only read.
+    body = (
+        f'{{"resource": {ids["resource"]}, "member": {ids["member"]}, '
+        '"start": "2026-12-02T10:00:00+01:00", "end": "2026-12-02T11:00:00+01:00"}'
+    )
+    answer = api.as_(alice).post(BOOKINGS_URL, body, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "incorrect_type"
+    assert field in answer.json()["fields"]
+    assert not Booking.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [0, -1, 2**63, 2**80])
+def test_a_whole_number_no_row_can_have_is_an_unknown_resource(api, alice, room, value):
+    answer = api.as_(alice).post(
+        BOOKINGS_URL,
+        {
+            "resource": value,
+            "start": "2026-12-02T10:00:00+01:00",
+            "end": "2026-12-02T11:00:00+01:00",
+        },
+    )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "does_not_exist"
+
+
+@pytest.mark.django_db
+def test_an_id_in_digits_as_text_is_still_an_id(api, alice, room):
+    answer = api.as_(alice).post(
+        BOOKINGS_URL,
+        {
+            "resource": str(room.pk),
+            "member": str(alice.pk),
+            "start": "2026-12-02T10:00:00+01:00",
+            "end": "2026-12-02T11:00:00+01:00",
+        },
+    )
+    assert answer.status_code == 201
+    assert answer.json()["resource"] == room.pk

@@ -2,6 +2,10 @@
 
 Presentation only: which buttons and time choices to offer. Whether a booking is allowed is
 decided by `booking_create` when the member presses one.
+
+Moments are kept as instants (UTC) and compared as such: two datetimes of one timezone compare
+and add as wall clocks, which on a daylight-saving night would offer times the clocks skip.
+Templates show them in the space's timezone.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext_lazy as _
 
@@ -100,16 +105,19 @@ class DayView:
         return next((desk.periods for desk in self.desks if desk.periods), [])
 
 
-def _local(value: str, space: Space) -> dt.datetime:
-    return dt.datetime.fromisoformat(value).astimezone(space.tz)
+def _instant(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
 
 
-def _hhmm(moment: dt.datetime) -> str:
-    return moment.strftime("%H:%M")
+def _slot_choices(
+    row: ResourceDay, slot: dt.timedelta, not_before: dt.datetime, tz: ZoneInfo
+) -> None:
+    """Start and end times on the slot grid inside the free spans, from `not_before` on, as
+    the wall-clock times the form sends back."""
 
+    def _hhmm(moment: dt.datetime) -> str:
+        return moment.astimezone(tz).strftime("%H:%M")
 
-def _slot_choices(row: ResourceDay, slot: dt.timedelta, not_before: dt.datetime) -> None:
-    """Start and end times on the slot grid inside the free spans, from `not_before` on."""
     for span in row.free:
         start = span.start
         first_start = None
@@ -135,7 +143,8 @@ def day_view(
     space: Space, day: dt.date, resources: list[dict[str, Any]], *, now: dt.datetime
 ) -> DayView:
     """Group the day's resources by kind and work out what each one offers."""
-    local_now = now.astimezone(space.tz)
+    tz = space.tz
+    now = now.astimezone(dt.UTC)
     view = DayView(desks=[], rooms=[], machines=[])
     for entry in resources:
         row = ResourceDay(
@@ -146,10 +155,9 @@ def day_view(
             capacity=entry["capacity"],
             training=entry["training"],
             closed=entry["closed"],
-            free=[Span(_local(s["start"], space), _local(s["end"], space)) for s in entry["free"]],
+            free=[Span(_instant(s["start"]), _instant(s["end"])) for s in entry["free"]],
             booked=[
-                Span(_local(s["start"], space), _local(s["end"], space), s["mine"])
-                for s in entry["booked"]
+                Span(_instant(s["start"]), _instant(s["end"]), s["mine"]) for s in entry["booked"]
             ],
         )
         if row.kind == Resource.Kind.DESK:
@@ -157,7 +165,7 @@ def day_view(
                 period = entry.get("periods", {}).get(name)
                 if period is None:
                     continue
-                start, end = _local(period["start"], space), _local(period["end"], space)
+                start, end = _instant(period["start"]), _instant(period["end"])
                 row.periods.append(
                     DeskPeriod(
                         name=name,
@@ -165,23 +173,23 @@ def day_view(
                         start=start,
                         end=end,
                         # A period that has ended cannot be booked any more.
-                        free=period["free"] and end > local_now,
+                        free=period["free"] and end > now,
                         # Yours when one of your bookings covers it (a morning is not the day).
                         mine=any(s.mine and s.start <= start and end <= s.end for s in row.booked),
-                        over=end <= local_now,
+                        over=end <= now,
                     )
                 )
             view.desks.append(row)
             continue
         slot = dt.timedelta(minutes=entry["slot_minutes"])
-        current_slot = local_now.replace(second=0, microsecond=0)
-        current_slot -= dt.timedelta(minutes=current_slot.minute % entry["slot_minutes"])
+        current_slot = now.replace(second=0, microsecond=0)
+        current_slot -= dt.timedelta(minutes=now.astimezone(tz).minute % entry["slot_minutes"])
         # What is already past is not "free" any more: show only what is left of the day.
         row.free = [
             Span(max(span.start, current_slot), span.end)
             for span in row.free
             if span.end > current_slot
         ]
-        _slot_choices(row, slot, not_before=current_slot)
+        _slot_choices(row, slot, not_before=current_slot, tz=tz)
         (view.rooms if row.kind == Resource.Kind.ROOM else view.machines).append(row)
     return view

@@ -18,15 +18,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from spaces.availability import space_availability
 from spaces.models import Booking, Membership, Resource, Space
-from spaces.opening_hours import local_datetime
+from spaces.notifications import booking_when
 from spaces.rules import BookingError, BookingRules
-from spaces.schedule import desk_periods
 from spaces.services import booking_cancel, booking_create
 
 from .member_day import DayView, day_view
@@ -110,30 +108,19 @@ class BookingRequestForm(forms.Form):
     end = forms.TimeField(required=False)
 
 
-def _requested_interval(data: dict) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of the request, as aware datetimes of the resource's space."""
+def _requested(data: dict) -> dict:
+    """What the form asks for, in the booking service's terms: a desk period of the day, or
+    wall-clock times of that day, which the service reads in the space's timezone."""
     resource, day = data["resource"], data["date"]
     if resource.kind == Resource.Kind.DESK:
-        periods = desk_periods(resource, day)
-        if data["period"] not in periods:
-            raise BookingError("desk_period" if periods else "closed")
-        return periods[data["period"]]
+        return {"day": day, "period": data["period"]}
     if data["start"] is None or data["end"] is None:
         raise BookingError("invalid_interval")
-    tz = resource.space.tz
-
-    def at(moment: dt.time) -> dt.datetime:
-        return local_datetime(day, dt.timedelta(hours=moment.hour, minutes=moment.minute), tz)
-
-    return at(data["start"]), at(data["end"])
-
-
-def _when(start: dt.datetime, end: dt.datetime, tz) -> str:
-    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
-    return _("%(day)s, %(start)s–%(end)s") % {
-        "day": date_format(local_start.date(), "l j F Y"),
-        "start": local_start.strftime("%H:%M"),
-        "end": local_end.strftime("%H:%M"),
+    # The day view offers an end at midnight as 00:00: the midnight that closes the day.
+    end_day = day + dt.timedelta(days=1) if data["end"] == dt.time(0) else day
+    return {
+        "start": dt.datetime.combine(day, data["start"]),
+        "end": dt.datetime.combine(end_day, data["end"]),
     }
 
 
@@ -156,15 +143,16 @@ def booking_new(request: HttpRequest) -> HttpResponse:
     resource: Resource = form.cleaned_data["resource"]
     back = _book_url(form.cleaned_data["date"], resource.space)
     try:
-        start, end = _requested_interval(form.cleaned_data)
-        booking = booking_create(member=request.user, resource=resource, start=start, end=end)
+        booking = booking_create(
+            member=request.user, resource=resource, **_requested(form.cleaned_data)
+        )
     except BookingError as error:
         messages.error(request, error.message)
         return redirect(back)
     messages.success(
         request,
         _("Réservé : %(resource)s, %(when)s.")
-        % {"resource": resource.name, "when": _when(booking.start, booking.end, resource.space.tz)},
+        % {"resource": resource.name, "when": booking_when(booking)},
     )
     return redirect(back)
 
@@ -218,7 +206,7 @@ def booking_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
             _("Réservation annulée : %(resource)s, %(when)s.")
             % {
                 "resource": booking.resource.name,
-                "when": _when(booking.start, booking.end, booking.resource.space.tz),
+                "when": booking_when(booking),
             },
         )
     return redirect("web:bookings")
