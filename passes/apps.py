@@ -13,7 +13,7 @@ class PassesConfig(AppConfig):
         from coworking.models import Member
         from spaces.services import guest_policies
 
-        from .selectors import network_guest_policy
+        from .booking_guard import network_guest_policy
         from .signals import member_saved
 
         guest_policies.append(network_guest_policy)

@@ -1,4 +1,4 @@
-"""Reads on passes: the member's pass, allowances left, who may book as a network guest."""
+"""Reads on passes: the member's pass, allowances left."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from coworking.models import Member
-from spaces.models import Resource
 
 from .models import AllowanceCounter, NetworkSpace, Pass
 
@@ -61,12 +60,3 @@ def allowance_left(pass_obj: Pass, day: dt.date | None = None) -> AllowanceLeft:
             for space_id, slug in hosts
         },
     )
-
-
-def network_guest_policy(member: Member, resource: Resource, start, end) -> bool:
-    """A member with an active pass may book guest-open resources of the network's spaces."""
-    day = start.astimezone(resource.space.tz).date()
-    passes = Pass.objects.filter(
-        member=member, status=Pass.Status.ACTIVE, network__members__space_id=resource.space_id
-    ).select_related("membership")
-    return any(p.membership.is_active_on(day) for p in passes)
