@@ -196,6 +196,9 @@ if REDIS_URL:
     # A traceback per cache call would flood the logs during an outage: /health/ reports it.
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 else:
+    # Each process's own memory: throttle counts are per process, so the embedded default is
+    # one process (gunicorn.conf.py refuses more; a shared count would cost little, but without
+    # Redis there is no beat either: several processes are a deployment, with Redis).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
