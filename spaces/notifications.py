@@ -47,14 +47,18 @@ def _ics(bookings: list[Booking], cancelled: bool) -> bytes:
     return calendar.to_ical()
 
 
-def booking_when(booking: Booking) -> str:
-    """The booking's day and times in its space, as every message and email words them: the
-    times of an hour the clocks repeat carry their UTC offset, so the words name the stored
-    instants."""
+def booking_times(booking: Booking) -> str:
+    """The booking's times in its space ("09:00–10:30"); a time the clocks read twice that
+    night carries its UTC offset, so that the words name the stored instants."""
     tz = booking.resource.space.tz
-    start = booking.start.astimezone(tz)
+    return f"{time_text(booking.start, tz)}–{time_text(booking.end, tz)}"
+
+
+def booking_when(booking: Booking) -> str:
+    """The booking's day and times in its space, as every message and email words them."""
+    tz = booking.resource.space.tz
     return _("%(day)s, %(start)s–%(end)s") % {
-        "day": formats.date_format(start, "l j F Y"),
+        "day": formats.date_format(booking.start.astimezone(tz), "l j F Y"),
         "start": time_text(booking.start, tz),
         "end": time_text(booking.end, tz),
     }

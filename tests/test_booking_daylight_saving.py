@@ -456,3 +456,14 @@ def test_a_time_without_offset_is_read_in_the_space_timezone_not_the_server_one(
     assert answer.status_code == 201
     booking = Booking.objects.get()
     assert booking.start == utc(dt.date(2027, 10, 22), 9)  # 10:00 in London (UTC+1 then)
+
+
+def test_my_bookings_page_says_which_pass_of_the_repeated_hour(
+    client, alice, open_all_week, before_autumn
+):
+    booking_create(
+        member=alice, resource=open_all_week, start=wall(AUTUMN, 2, 30), end=wall(AUTUMN, 3)
+    )
+    client.force_login(alice)
+    page = html.unescape(client.get("/reservations/").content.decode())
+    assert "02:30 (UTC+01:00)–03:00" in page

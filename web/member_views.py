@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from spaces.availability import space_availability
 from spaces.models import Booking, Membership, Resource, Space
-from spaces.notifications import booking_when
+from spaces.notifications import booking_times, booking_when
 from spaces.rules import BookingError, BookingRules
 from spaces.services import booking_cancel, booking_create
 
@@ -173,6 +173,8 @@ def bookings(request: HttpRequest) -> HttpResponse:
         "-start", "-id"
     )
     page = Paginator(past, PAST_BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
+    for booking in [*upcoming, *page]:
+        booking.times = booking_times(booking)
     feed_url = request.build_absolute_uri(
         reverse("calendar-feed", kwargs={"token": request.user.calendar_token})
     )
