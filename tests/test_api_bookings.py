@@ -763,3 +763,32 @@ def test_an_id_in_digits_as_text_is_still_an_id(api, alice, room):
     )
     assert answer.status_code == 201
     assert answer.json()["resource"] == room.pk
+
+
+def test_every_id_the_api_reads_is_a_strict_id():
+    """A new serializer field that reads an id must be a StrictPrimaryKeyRelatedField too."""
+    import inspect
+
+    from rest_framework import serializers
+
+    from api import passes_serializers, privacy_views, usage_views
+    from api import serializers as api_serializers
+    from api.serializers import StrictPrimaryKeyRelatedField
+
+    modules = (api_serializers, passes_serializers, privacy_views, usage_views)
+    classes = {
+        cls
+        for module in modules
+        for _name, cls in inspect.getmembers(module, inspect.isclass)
+        if issubclass(cls, serializers.Serializer) and cls.__module__ == module.__name__
+    }
+    assert len(classes) > 20
+    loose = [
+        f"{cls.__name__}.{name}"
+        for cls in classes
+        for name, field in cls().fields.items()
+        if isinstance(field, serializers.RelatedField)
+        and not field.read_only
+        and not isinstance(field, StrictPrimaryKeyRelatedField)
+    ]
+    assert loose == []
