@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import bad_request as page_bad_request
 from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from coworking.middleware import api_error, is_api_request
 from passes.keys import KeyRegistryError
 from passes.services import PassError
 from spaces.rules import BookingError
@@ -47,7 +57,29 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
+def _suspicious(exc: SuspiciousOperation) -> tuple[str, str, int]:
+    """Django's refusals of a request it will not read, which it answers with an HTML 400."""
+    # Logged where Django logs them when it answers itself (django.core.handlers.exception).
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+    if isinstance(exc, RequestDataTooBig):
+        return "payload_too_large", _("Requête trop volumineuse."), 413
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return "too_many_fields", _("Trop de paramètres dans la requête."), 400
+    return "bad_request", _("Requête invalide."), 400
+
+
+def _in_json_when_unnegotiated(request: Any) -> None:
+    """An unknown `?format=` fails content negotiation (404), and DRF then writes the error
+    with the view's first renderer (the schema's YAML, the docs' HTML): write it in JSON."""
+    if request is not None and getattr(request, "accepted_renderer", None) is None:
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    _in_json_when_unnegotiated(context.get("request"))
+    if isinstance(exc, SuspiciousOperation):
+        return error_response(*_suspicious(exc))
     if isinstance(exc, BookingError):
         http_status = DOMAIN_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST)
         fields = {key: value for key, value in exc.fields.items()}
@@ -97,7 +129,17 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 404 for a URL that no route matches (a slug with a space in it, say): under
     /api/, the error shape too, rather than an HTML page that API clients cannot read."""
-    if request.path.startswith("/api/"):
-        detail = str(exceptions.NotFound.default_detail)
-        return JsonResponse({"code": "not_found", "detail": detail, "fields": {}}, status=404)
+    if is_api_request(request):
+        return api_error("not_found", str(exceptions.NotFound.default_detail), 404)
     return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 for a request refused outside a DRF view (a SuspiciousOperation raised by a
+    middleware, say): under /api/, the error shape."""
+    if is_api_request(request):
+        if isinstance(exception, SuspiciousOperation):
+            code, detail, status = _suspicious(exception)
+            return api_error(code, detail, status)
+        return api_error("bad_request", _("Requête invalide."), 400)
+    return page_bad_request(request, exception)

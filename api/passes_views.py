@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 from django.db.models import Q, QuerySet
@@ -288,6 +289,9 @@ class NetworkKeysView(APIView):
         )
 
 
+VERSION_TEXT = re.compile(r"[0-9]{1,18}")  # a revocation list version, as the query gives it
+
+
 class RevocationListView(APIView):
     permission_classes = [NetworkAccess]
 
@@ -307,7 +311,8 @@ class RevocationListView(APIView):
         if network is None:
             raise NotFound(_("Aucun réseau pour ce lecteur."))
         since = request.query_params.get("since")
-        if since not in (None, "") and not since.isdigit():
+        # ASCII digits: "²".isdigit() is true, yet int("²") fails.
+        if since not in (None, "") and not VERSION_TEXT.fullmatch(since):
             raise ValidationError({"since": [_("Nombre entier attendu.")]}, code="invalid")
         return Response(revocation_list(network, since=int(since) if since else None))
 

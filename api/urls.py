@@ -5,6 +5,9 @@ from rest_framework.routers import DefaultRouter
 from . import passes_views, privacy_views, usage_views, views
 
 router = DefaultRouter(trailing_slash=True)
+# No `/bookings/1.json` twins of every route: a custom action has no `format` argument, so each
+# twin of one was a 500; `?format=` still chooses a renderer.
+router.include_format_suffixes = False
 router.register("spaces", views.SpaceViewSet, basename="space")
 router.register("bookings", views.BookingViewSet, basename="booking")
 router.register("booking-series", views.BookingSeriesViewSet, basename="booking-series")

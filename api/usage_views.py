@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from coworking.usage import space_usage
+from coworking.usage import MONTH_PATTERN, month_parse, space_usage
 from passes.models import Network
 from passes.settlement import network_settlement
 from spaces.models import Space
@@ -29,20 +29,17 @@ from spaces.selectors import co_managed_space_ids
 from .permissions import co_manages
 from .renderers import CSVRenderer
 
+MONTH_EXPECTED = gettext_lazy("Mois attendu au format AAAA-MM, de 2000-01 à 2100-12.")
+
 
 class MonthQuerySerializer(serializers.Serializer):
-    month = serializers.RegexField(
-        r"^\d{4}-\d{2}$",
-        error_messages={"invalid": gettext_lazy("Mois attendu au format AAAA-MM.")},
-    )
+    month = serializers.CharField(error_messages={"blank": MONTH_EXPECTED})
 
     def validate_month(self, value: str) -> dt.date:
-        try:
-            return dt.date(int(value[:4]), int(value[5:]), 1)
-        except ValueError:
-            raise serializers.ValidationError(
-                _("Mois attendu au format AAAA-MM."), code="invalid"
-            ) from None
+        month = month_parse(value)
+        if month is None:
+            raise serializers.ValidationError(MONTH_EXPECTED, code="invalid")
+        return month
 
 
 class IsCoManager(IsAuthenticated):
@@ -91,7 +88,11 @@ class CSVExportView(APIView):
 
 
 MONTH = OpenApiParameter(
-    "month", OpenApiTypes.STR, required=True, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM"
+    "month",
+    OpenApiTypes.STR,
+    required=True,
+    pattern=f"^{MONTH_PATTERN.pattern}$",
+    description="YYYY-MM, from 2000-01 to 2100-12",
 )
 FORMAT = OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"])
 JSON_OR_CSV = {

@@ -23,7 +23,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("web.urls")),
 ]
-# Unmatched URLs under /api/ answer in the API's error shape; elsewhere Django's page.
+# Unmatched URLs and refused requests under /api/ answer in the API's error shape; elsewhere
+# Django's page.
+handler400 = "api.errors.bad_request"
 handler404 = "api.errors.not_found"
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

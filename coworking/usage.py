@@ -4,6 +4,7 @@ the monthly summary email."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -13,6 +14,21 @@ from passes.models import Network, NetworkSpace
 from passes.usage import month_visits, visit_usage
 from spaces.models import Booking, Space
 from spaces.usage import booking_usage, month_bounds
+
+MONTH_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}")
+# A typo such as 0202-11 or 9999-12 is no month to review: the figures' date arithmetic (the
+# month after, in a space's time zone) would leave the calendar at its ends.
+MONTH_YEARS = range(2000, 2101)
+
+
+def month_parse(text: str) -> dt.date | None:
+    """`YYYY-MM` (ASCII digits, a year of MONTH_YEARS) as the month's first day; None otherwise."""
+    if not MONTH_PATTERN.fullmatch(text):
+        return None
+    year, month = int(text[:4]), int(text[5:])
+    if year not in MONTH_YEARS or not 1 <= month <= 12:
+        return None
+    return dt.date(year, month, 1)
 
 
 def settlement_lines(space: Space, month: dt.date) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ comes from coworking.usage and passes.settlement; none is computed here.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coworking.usage import space_usage
+from coworking.usage import month_parse, space_usage
 from passes.models import Network
 from passes.settlement import networks_settlement
 from spaces.models import Space
@@ -28,8 +27,6 @@ from spaces.selectors import co_managed_space_ids
 
 from . import dashboard_sections as sections
 
-MONTH_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}")
-YEARS = range(2000, 2101)  # a typo such as 0202-11 falls back rather than rendering year 202
 RESOURCES_SHOWN_OPEN = 12  # a longer resource list starts folded, to keep phones scrollable
 
 
@@ -44,7 +41,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     space = _chosen_space(spaces, request.GET.get("space", ""))
     this_month = timezone.localdate(timezone=space.tz).replace(day=1)
     raw_month = request.GET.get("month", "").strip()
-    chosen_month = _parse_month(raw_month)
+    chosen_month = month_parse(raw_month)  # None: the page shows this month
     month = chosen_month or this_month
 
     usage = space_usage(space, month)
@@ -89,16 +86,6 @@ def _chosen_space(spaces: list[Space], slug: str) -> Space:
         if space.slug == slug:
             return space
     raise Http404  # not a space, or not one of theirs: the same answer
-
-
-def _parse_month(raw: str) -> dt.date | None:
-    """YYYY-MM as its first day; None when it is anything else (the page then shows this month)."""
-    if not MONTH_PATTERN.fullmatch(raw):
-        return None
-    year, month = int(raw[:4]), int(raw[5:])
-    if year not in YEARS or not 1 <= month <= 12:
-        return None
-    return dt.date(year, month, 1)
 
 
 def _shift(month: dt.date, months: int) -> dt.date:

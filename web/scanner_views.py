@@ -10,12 +10,14 @@ import hashlib
 import json
 from pathlib import Path
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -135,6 +137,14 @@ def scanner(request: HttpRequest) -> HttpResponse:
     return response
 
 
+class PairingForm(forms.Form):
+    space = forms.ModelChoiceField(queryset=Space.objects.none())
+
+    def __init__(self, *args, spaces: QuerySet[Space], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["space"].queryset = spaces
+
+
 def _co_managed_spaces(request: HttpRequest):
     space_ids = co_managed_space_ids(request.user)
     if not space_ids:
@@ -147,9 +157,12 @@ def scanner_pair(request: HttpRequest) -> HttpResponse:
     """A co-manager creates a partner key for one of their spaces and hands it to this browser."""
     spaces = _co_managed_spaces(request)
     if request.method == "POST":
-        # Another space's id is "not found": co-managers see only their own spaces.
-        space_id = request.POST.get("space", "")
-        space = get_object_or_404(spaces, pk=int(space_id) if space_id.isdigit() else 0)
+        # Another space's id is "not found": co-managers see only their own spaces. The form
+        # reads the id ("²" is a digit to str.isdigit, not to int).
+        form = PairingForm(request.POST, spaces=spaces)
+        if not form.is_valid():
+            raise Http404
+        space = form.cleaned_data["space"]
         moment = formats.date_format(timezone.localtime(), "Y-m-d H:i")
         name = _("Navigateur – %(date)s") % {"date": moment}
         partner_key, key = partner_key_create(space=space, name=name[:50], actor=request.user)
