@@ -41,5 +41,6 @@ EXPOSE 8000
 
 # 2 cores: 2 processes x 8 threads, the best of the configurations measured for scans
 # (benchmarks/SCANS.md); threads keep the scanners' connections alive. Override the command to
-# tune for more cores (e.g. --workers 4).
+# tune for more cores (e.g. --workers 4): gunicorn.conf.py, which keeps the iCal feed's secret
+# out of the logs and refuses several processes without REDIS_URL, applies all the same.
 CMD ["gunicorn", "coworking.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--access-logfile", "-"]

@@ -6,6 +6,7 @@ statically, and the production settings in subprocesses (they are read once, at 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -220,6 +221,15 @@ def test_the_image_serves_coworking_wsgi_with_gunicorn_on_all_interfaces_port_80
 def test_the_build_context_leaves_out_dotenv_the_venv_and_git():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".env", ".venv", ".git"} <= set(ignored)
+
+
+def test_the_image_keeps_gunicorns_settings_file(dockerfile):
+    """gunicorn reads ./gunicorn.conf.py from /app: log redaction and the one-process guard."""
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert (ROOT / "gunicorn.conf.py").exists()
+    assert not any(fnmatch.fnmatch("gunicorn.conf.py", pattern) for pattern in ignored)
+    workdir = [args for instruction, args in dockerfile if instruction == "WORKDIR"]
+    assert workdir == ["/app"]
 
 
 # --- .env.example ---------------------------------------------------------------------------
