@@ -242,9 +242,10 @@ class BookingSerializer(serializers.ModelSerializer):
 
 PERIODS = [("day", _("journée")), ("morning", _("matin")), ("afternoon", _("après-midi"))]
 
-# The ids of the database: positive and within 64 bits.
+# The ids of the database: positive and within 64 bits. Longer digit strings than any id are
+# not read as numbers at all (int() of thousands of digits is slow, then refused).
 ID_RANGE = range(1, 2**63)
-ID_TEXT = re.compile(r"[0-9]{1,19}")
+ID_TEXT = re.compile(r"[0-9]{1,64}")
 
 
 class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):

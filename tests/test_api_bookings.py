@@ -708,7 +708,6 @@ def test_a_co_manager_listing_many_members_bookings_takes_constant_queries(api, 
 NOT_IDS = {
     "fraction": "1.5",
     "whole-float": "1.0",
-    "beyond-float": "1e309",
     "true": "true",
     "text-with-a-fraction": '"1.5"',
     "text-in-exponent-form": '"1e3"',
@@ -722,7 +721,6 @@ NOT_IDS = {
 @pytest.mark.parametrize("value", NOT_IDS.values(), ids=NOT_IDS.keys())
 def test_an_id_that_is_not_a_whole_number_is_a_400_incorrect_type(api, alice, room, field, value):
     ids = {"resource": str(room.pk), "member": str(alice.pk), field: value}
-    # Written by hand: 1e309 is a JSON number that Python's json module can only read.
     body = (
         f'{{"resource": {ids["resource"]}, "member": {ids["member"]}, '
         '"start": "2026-12-02T10:00:00+01:00", "end": "2026-12-02T11:00:00+01:00"}'
@@ -736,7 +734,21 @@ def test_an_id_that_is_not_a_whole_number_is_a_400_incorrect_type(api, alice, ro
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("value", [0, -1, 2**63, 2**80])
+@pytest.mark.parametrize("value", ["1e309", str(2**63), str(2**80)])
+def test_a_number_no_column_holds_is_refused_before_any_field_reads_it(api, alice, room, value):
+    # Written by hand: 1e309 is a JSON number that Python's json module can only read.
+    body = (
+        f'{{"resource": {value}, '
+        '"start": "2026-12-02T10:00:00+01:00", "end": "2026-12-02T11:00:00+01:00"}'
+    )
+    answer = api.as_(alice).post(BOOKINGS_URL, body, content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "number_too_large"
+    assert "resource" in answer.json()["fields"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", [0, -1, str(2**63), str(2**80)])
 def test_a_whole_number_no_row_can_have_is_an_unknown_resource(api, alice, room, value):
     answer = api.as_(alice).post(
         BOOKINGS_URL,
