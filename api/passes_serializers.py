@@ -8,6 +8,8 @@ from rest_framework import serializers
 from passes.models import PartnerKey, Pass, Scan, Visit
 from passes.scanning import MAX_BATCH
 
+from .fields import MomentField
+
 
 class AllowanceSerializer(serializers.Serializer):
     network_left = serializers.IntegerField()
@@ -35,12 +37,12 @@ class MyPassSerializer(serializers.Serializer):
 
 class ScanRequestSerializer(serializers.Serializer):
     credential = serializers.CharField(max_length=400, trim_whitespace=True)
-    scanned_at = serializers.DateTimeField(required=False)
+    scanned_at = MomentField(required=False)
     nonce = serializers.CharField(max_length=64, required=False)
 
 
 class BatchItemSerializer(ScanRequestSerializer):
-    scanned_at = serializers.DateTimeField()
+    scanned_at = MomentField()
     nonce = serializers.CharField(max_length=64)
     device_decision = serializers.ChoiceField(choices=["accepted", "refused"], default="accepted")
 

@@ -70,6 +70,8 @@ JSON_VALUES: list[Any] = [
     None,
     [],
     {},
+    "9999-12-31",
+    "0001-01-01",
     "9999-12-31T23:59:59+14:00",
     "x" * 5000,
 ]
@@ -276,6 +278,24 @@ def test_a_lone_surrogate_in_a_nonce_is_refused_online_and_in_batches_and_not_st
     )
     assert list(body["fields"]) == ["scans.0.nonce"]
     assert not Scan.objects.exists()
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01", "0001-01-01T00:05"])
+def test_a_scan_moment_that_leaves_the_calendar_is_refused_online_and_in_batches(
+    client, filature_key, alice_pass, moment
+):
+    # Without an offset it is read in Paris time (then 9 min 21 s ahead of UTC), before year 1
+    # begins in UTC: DRF's own field raised OverflowError.
+    from passes.services import credential_static
+
+    credential = credential_static(alice_pass)
+    key = {"HTTP_AUTHORIZATION": f"Api-Key {filature_key}"}
+    online = _json({"credential": credential, "scanned_at": moment})
+    batch = _json({"scans": [{"credential": credential, "scanned_at": moment, "nonce": "n1"}]})
+
+    body = assert_error(post_json(client, "/api/v1/scans/", online, **key), 400, "overflow")
+    assert list(body["fields"]) == ["scanned_at"]
+    assert_error(post_json(client, "/api/v1/scans/batch/", batch, **key), 400, "overflow")
 
 
 def test_a_surrogate_in_a_json_key_is_refused_without_writing_it_back(client):
