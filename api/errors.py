@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import (
     RequestDataTooBig,
@@ -21,7 +22,12 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from coworking.middleware import api_error, is_api_request
+from coworking.middleware import (
+    api_error,
+    is_api_request,
+    too_large_detail,
+    too_many_fields_detail,
+)
 from passes.keys import KeyRegistryError
 from passes.services import PassError
 from spaces.rules import BookingError
@@ -61,10 +67,10 @@ def _suspicious(exc: SuspiciousOperation) -> tuple[str, str, int]:
     """Django's refusals of a request it will not read, which it answers with an HTML 400."""
     # Logged where Django logs them when it answers itself (django.core.handlers.exception).
     logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
-    if isinstance(exc, RequestDataTooBig):
-        return "payload_too_large", _("Requête trop volumineuse."), 413
+    if isinstance(exc, RequestDataTooBig):  # raised for what Django reads in memory
+        return "payload_too_large", too_large_detail(settings.DATA_UPLOAD_MAX_MEMORY_SIZE), 413
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
-        return "too_many_fields", _("Trop de paramètres dans la requête."), 400
+        return "too_many_fields", too_many_fields_detail(), 400
     return "bad_request", _("Requête invalide."), 400
 
 

@@ -51,6 +51,14 @@ def api_error(code: str, detail: str, status: int, fields: dict | None = None) -
     )
 
 
+def too_large_detail(limit: int) -> str:
+    return _("Requête trop volumineuse : %(limit)s octets au plus.") % {"limit": limit}
+
+
+def too_many_fields_detail() -> str:
+    return _("Trop de paramètres dans la requête.")
+
+
 def unstorable_text(text: str) -> tuple[str, str] | None:
     """(code, message) when `text` holds a character no text column can store: NUL, which
     PostgreSQL refuses, or a lone surrogate, which has no UTF-8 form. The codes and messages are
@@ -107,13 +115,11 @@ class RequestInputMiddleware:
     def refusal(self, request: HttpRequest) -> HttpResponse | None:
         limit = _body_limit(request)
         if limit is not None and _content_length(request) > limit:
-            detail = _("Requête trop volumineuse : %(limit)s octets au plus.") % {"limit": limit}
-            return self._answer(request, "payload_too_large", detail, 413)
+            return self._answer(request, "payload_too_large", too_large_detail(limit), 413)
         try:
             texts = list(_request_line_texts(request))
         except TooManyFieldsSent:
-            detail = _("Trop de paramètres dans la requête.")
-            return self._answer(request, "too_many_fields", detail, 400)
+            return self._answer(request, "too_many_fields", too_many_fields_detail(), 400)
         for name, text in texts:
             problem = unstorable_text(text)
             if problem is not None:
