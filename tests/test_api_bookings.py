@@ -804,3 +804,21 @@ def test_every_id_the_api_reads_is_a_strict_id():
         and not isinstance(field, StrictPrimaryKeyRelatedField)
     ]
     assert loose == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("times", "code"),
+    [
+        ({"start": "0001-01-01T00:15:00", "end": "0001-01-01T01:00:00"}, "in_past"),
+        ({"start": "9999-12-31T23:00:00", "end": "9999-12-31T23:45:00"}, "too_far_ahead"),
+        ({"date": "9999-12-31", "period": "day"}, "too_far_ahead"),
+    ],
+    ids=["first-day-of-the-calendar", "last-day", "last-day-open-until-midnight"],
+)
+def test_times_at_the_ends_of_the_calendar_are_refused_by_a_rule(api, alice, desk, times, code):
+    desk.opening_hours = {"fri": [["00:00", "24:00"]], "mon": [["00:00", "24:00"]]}
+    desk.save()
+    answer = api.as_(alice).post(BOOKINGS_URL, {"resource": desk.pk, **times})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == code

@@ -117,7 +117,10 @@ def _requested(data: dict) -> dict:
     if data["start"] is None or data["end"] is None:
         raise BookingError("invalid_interval")
     # The day view offers an end at midnight as 00:00: the midnight that closes the day.
-    end_day = day + dt.timedelta(days=1) if data["end"] == dt.time(0) else day
+    try:
+        end_day = day + dt.timedelta(days=1) if data["end"] == dt.time(0) else day
+    except OverflowError:  # the last day `date` knows
+        raise BookingError("too_far_ahead") from None
     return {
         "start": dt.datetime.combine(day, data["start"]),
         "end": dt.datetime.combine(end_day, data["end"]),
