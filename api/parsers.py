@@ -23,7 +23,7 @@ from rest_framework.exceptions import ErrorDetail, ParseError, ValidationError
 
 from coworking.middleware import unstorable_text
 
-# Our deepest body is a batch of scans (an object, a list, objects, their strings): 3 levels.
+# Our deepest body is a batch of scans (an object, a list, objects, their strings): 4 levels.
 MAX_DEPTH = 32
 # What a database integer column holds (PostgreSQL bigint, SQLite INTEGER).
 INTEGER_RANGE = range(-(2**63), 2**63)
@@ -82,10 +82,13 @@ def check_parsed(data: Any) -> None:
 def check_form(data: QueryDict) -> None:
     """`check_parsed` for form fields: only text there, each named by its field."""
     for key, values in data.lists():
-        for text in (key, *values):
-            problem = unstorable_text(text)
+        problem = unstorable_text(key)
+        if problem is not None:
+            raise _refusal((), *problem)
+        for value in values:
+            problem = unstorable_text(value)
             if problem is not None:
-                raise _refusal(() if text is key else (key,), *problem)
+                raise _refusal((key,), *problem)
 
 
 class JSONParser(parsers.JSONParser):
