@@ -76,7 +76,7 @@ def _check_time(resource: Resource, rules: BookingRules, start, end, now) -> Non
     tz = resource.space.tz
     local_start, local_end = start.astimezone(tz), end.astimezone(tz)
     day = local_start.date()
-    if end <= start:  # instants: a wall-clock 02:00–03:00 the clocks skip is empty
+    if end <= start:
         raise BookingError("invalid_interval")
     # 1. Not in the past (a desk may be taken for the rest of a day that has begun).
     current_slot = now.replace(second=0, microsecond=0) - dt.timedelta(
