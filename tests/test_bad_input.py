@@ -1,13 +1,15 @@
 """Bad input never gives a 500 (issue #9, point 4): every route of the URLconf is sent what an
 attacker sends, and answers 4xx, in the API's error shape under /api/.
 
-The walk takes each route from `get_resolver()` (tests/route_walk.py), fills its path with
-real ids, slugs, tokens and prefixes, calls it as the persona it is meant for, with each method
-its view has, and notes which query, form and JSON names the view reads. Then it sends, one at a
-time, bad values in each path parameter and each name read: NUL, lone surrogates (JSON) and
-invalid UTF-8, non-ASCII digits, huge numbers and dates (`9"*30`, `1e309`, `9999-12`), deep
-JSON, and a body over the size limit. Requests go through the whole middleware stack, in the
-test's transaction; each route's writes are rolled back before the next.
+First what the attack run sent, pinned down one family at a time. Then the walk: it takes each
+route from `get_resolver()` (tests/route_walk.py), fills its path with real ids, slugs, tokens
+and prefixes, calls it as the persona it is meant for, with each method its view has, and notes
+which query, form and JSON names the view reads. Then it sends, one at a time, bad values in
+each path parameter and each name read: NUL, lone surrogates (JSON) and invalid UTF-8, non-ASCII
+digits, huge numbers and dates (`"9" * 30`, `1e309`, `9999-12`, year 1), wrong JSON types, deep
+JSON, a body over the size limit, and NUL in headers and cookies. Requests go through the whole
+middleware stack, in the test's transaction; each route's writes are rolled back before the
+next.
 """
 
 from __future__ import annotations
@@ -97,8 +99,8 @@ PERSONAS = [
     (r"^/(tableau-de-bord|lecteur/appairer)/", "camille"),
     (r"", "alice"),
 ]
-# The suffix routes DRF adds (`/bookings.json`) run the same view: the walk sends them the path
-# values and a real request only.
+# Should DRF's suffix twins of routes come back (`/bookings.json`, off in api/urls.py), they run
+# the same views: the walk would send them the path values and a real request only.
 FORMAT_SUFFIX = "{format}"
 # The schema takes seconds to generate: its query is not fuzzed.
 SLOW_ROUTES = {"schema"}
