@@ -3,10 +3,10 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from spaces.admin import MembershipInline
+from spaces.admin_scoping import ManagedAdminMixin, managed_space_ids
 from spaces.models import Membership
 from spaces.selectors import co_managed_space_ids
 
-from .admin_scoping import ManagedAdminMixin, managed_space_ids
 from .models import AuditEntry, Member, SummaryDispatch
 from .privacy import member_erase
 

@@ -1,7 +1,7 @@
 """The admin is for co-managers too: Mutualab has no staff, members run it.
 
 A co-manager is not `is_staff`; they may log in and see only their own spaces' objects. What
-they may manage is said in coworking/admin_scoping.py; this site lets them in, and gives every
+they may manage is said in spaces/admin_scoping.py; this site lets them in, and gives every
 admin registered on it (ours and third-party ones) the scoping mixins, so none can skip them.
 """
 
@@ -12,7 +12,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .admin_scoping import managed_admin_class
+from spaces.admin_scoping import managed_admin_class
 
 
 def may_use_admin(user) -> bool:

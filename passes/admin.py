@@ -10,14 +10,20 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db.models import BooleanField, Case, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, ngettext_lazy
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from coworking.admin_scoping import ManagedAdminMixin, ManagedInlineMixin
 from spaces.admin import SpaceScopedMixin
+from spaces.admin_scoping import (
+    ManagedAdminMixin,
+    ManagedInlineMixin,
+    admin_scope_register,
+    in_spaces,
+    nothing,
+)
 from spaces.models import Membership
 
 from .models import Network, NetworkSpace, PartnerKey, Pass, Scan, SigningKey, Visit
@@ -30,6 +36,27 @@ from .services import (
     pass_revoke,
     pass_suspend,
 )
+
+
+def _networks(queryset: QuerySet[Network], space_ids: set[int]) -> QuerySet[Network]:
+    # A subquery rather than a join: a space in two of the network's rows must not list it twice.
+    in_spaces = NetworkSpace.objects.filter(space_id__in=space_ids).values("network_id")
+    return queryset.filter(pk__in=in_spaces)
+
+
+def _visits(queryset: QuerySet[Visit], space_ids: set[int]) -> QuerySet[Visit]:
+    # Visits the co-manager's spaces hosted, and visits their members made elsewhere.
+    return queryset.filter(Q(host_id__in=space_ids) | Q(home_id__in=space_ids))
+
+
+# What a co-manager manages of the network (spaces/admin_scoping.py).
+admin_scope_register(Network, _networks)
+admin_scope_register(NetworkSpace, in_spaces("space_id"))
+admin_scope_register(Pass, in_spaces("membership__space_id"))
+admin_scope_register(PartnerKey, in_spaces("space_id"))
+admin_scope_register(Scan, in_spaces("host_id"))
+admin_scope_register(Visit, _visits)
+admin_scope_register(SigningKey, nothing)
 
 # The library registers its own APIKey model; ch'tipass only uses PartnerKey.
 if admin.site.is_registered(APIKey):

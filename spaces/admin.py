@@ -10,8 +10,7 @@ from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from coworking.admin_scoping import ManagedAdminMixin, ManagedInlineMixin, managed_space_ids
-
+from .admin_scoping import ManagedAdminMixin, ManagedInlineMixin, managed_space_ids
 from .models import (
     Booking,
     BookingSeries,
@@ -29,7 +28,7 @@ from .services import booking_cancel, booking_check, booking_create, booking_ins
 
 class _SpaceScopedPermissions:
     """A user may view, change and delete the rows `get_queryset` gives them (see
-    coworking/admin_scoping.py) and add where they co-manage a space."""
+    spaces/admin_scoping.py) and add where they co-manage a space."""
 
     def _space_ids(self, request) -> set[int]:
         return managed_space_ids(request)

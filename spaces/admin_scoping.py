@@ -23,12 +23,13 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import SimpleListFilter
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
-from passes.models import Network, NetworkSpace, PartnerKey, Pass, Scan, SigningKey, Visit
-from spaces.models import (
+from coworking.models import AuditEntry, Member, SummaryDispatch
+
+from .models import (
     Booking,
     BookingSeries,
     Closure,
@@ -39,9 +40,7 @@ from spaces.models import (
     Training,
     TrainingRecord,
 )
-from spaces.selectors import co_managed_space_ids
-
-from .models import AuditEntry, Member, SummaryDispatch
+from .selectors import co_managed_space_ids
 
 Scope = Callable[[QuerySet, set[int]], QuerySet]
 
@@ -63,22 +62,13 @@ def managed_members(queryset: QuerySet[Member], space_ids: set[int]) -> QuerySet
     )
 
 
-def _in_spaces(path: str) -> Scope:
+def in_spaces(path: str) -> Scope:
+    """The rows whose `path` leads to one of the co-manager's spaces."""
+
     def scope(queryset: QuerySet, space_ids: set[int]) -> QuerySet:
         return queryset.filter(**{f"{path}__in": space_ids})
 
     return scope
-
-
-def _networks(queryset: QuerySet[Network], space_ids: set[int]) -> QuerySet[Network]:
-    # A subquery rather than a join: a space in two of the network's rows must not list it twice.
-    in_spaces = NetworkSpace.objects.filter(space_id__in=space_ids).values("network_id")
-    return queryset.filter(pk__in=in_spaces)
-
-
-def _visits(queryset: QuerySet[Visit], space_ids: set[int]) -> QuerySet[Visit]:
-    # Visits the co-manager's spaces hosted, and visits their members made elsewhere.
-    return queryset.filter(Q(host_id__in=space_ids) | Q(home_id__in=space_ids))
 
 
 def _summaries(queryset: QuerySet[SummaryDispatch], space_ids: set[int]) -> QuerySet:
@@ -86,31 +76,32 @@ def _summaries(queryset: QuerySet[SummaryDispatch], space_ids: set[int]) -> Quer
     return queryset.filter(recipient__in=managed_members(Member.objects.all(), space_ids))
 
 
-def _nothing(queryset: QuerySet, space_ids: set[int]) -> QuerySet:
+def nothing(queryset: QuerySet, space_ids: set[int]) -> QuerySet:
+    """No row: for what only superusers manage."""
     return queryset.none()
 
 
+# The floors above (passes/admin.py) add their models with `admin_scope_register`.
 SCOPES: dict[type[Model], Scope] = {
-    Space: _in_spaces("id"),
-    Plan: _in_spaces("space_id"),
-    Membership: _in_spaces("space_id"),
-    Resource: _in_spaces("space_id"),
-    Closure: _in_spaces("space_id"),
-    Training: _in_spaces("space_id"),
-    TrainingRecord: _in_spaces("training__space_id"),
-    Booking: _in_spaces("resource__space_id"),
-    BookingSeries: _in_spaces("resource__space_id"),
+    Space: in_spaces("id"),
+    Plan: in_spaces("space_id"),
+    Membership: in_spaces("space_id"),
+    Resource: in_spaces("space_id"),
+    Closure: in_spaces("space_id"),
+    Training: in_spaces("space_id"),
+    TrainingRecord: in_spaces("training__space_id"),
+    Booking: in_spaces("resource__space_id"),
+    BookingSeries: in_spaces("resource__space_id"),
     Member: managed_members,
-    AuditEntry: _in_spaces("space_id"),
+    AuditEntry: in_spaces("space_id"),
     SummaryDispatch: _summaries,
-    Network: _networks,
-    NetworkSpace: _in_spaces("space_id"),
-    Pass: _in_spaces("membership__space_id"),
-    PartnerKey: _in_spaces("space_id"),
-    Scan: _in_spaces("host_id"),
-    Visit: _visits,
-    SigningKey: _nothing,
 }
+
+
+def admin_scope_register(model: type[Model], scope: Scope) -> None:
+    """Say which rows of `model` a co-manager manages (called when an app's admin loads)."""
+    SCOPES[model] = scope
+
 
 # Registered by Django or a library, deliberately for superusers only: a co-manager has no
 # model permission on them, and SCOPES gives them none of their rows either.
@@ -118,8 +109,6 @@ SUPERUSERS_ONLY = {
     "auth.group",
     "auth.permission",
     "contenttypes.contenttype",
-    "authtoken.token",
-    "authtoken.tokenproxy",
     "axes.accessattempt",
     "axes.accesslog",
     "axes.accessfailurelog",
@@ -130,7 +119,7 @@ def admin_scope(queryset: QuerySet, request: HttpRequest) -> QuerySet:
     """The rows of `queryset` that the request's user may manage in the admin."""
     if request.user.is_superuser:
         return queryset
-    scope = SCOPES.get(queryset.model, _nothing)
+    scope = SCOPES.get(queryset.model, nothing)
     return scope(queryset, managed_space_ids(request))
 
 

@@ -1,4 +1,4 @@
-"""Every admin form offers and accepts only what its user may manage (coworking/admin_scoping.py).
+"""Every admin form offers and accepts only what its user may manage (spaces/admin_scoping.py).
 
 Camille co-manages Mutualab. For every registered admin, its add page and the change page of
 one of Mutualab's objects, and every inline on them, she posts the page as her browser would,
@@ -21,15 +21,15 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import reverse
 
-from coworking.admin_scoping import (
+from coworking.models import AuditEntry, Member, SummaryDispatch
+from passes.models import Network, NetworkSpace, PartnerKey, Pass, Scan, SigningKey, Visit
+from passes.services import credential_rotating
+from spaces.admin_scoping import (
     SCOPES,
     SUPERUSERS_ONLY,
     ManagedAdminMixin,
     ManagedInlineMixin,
 )
-from coworking.models import AuditEntry, Member, SummaryDispatch
-from passes.models import Network, NetworkSpace, PartnerKey, Pass, Scan, SigningKey, Visit
-from passes.services import credential_rotating
 from spaces.models import (
     Booking,
     BookingSeries,
@@ -443,7 +443,7 @@ def test_every_admin_inline_and_relation_is_covered(world):
 
 
 def test_a_model_without_a_scope_gives_a_co_manager_nothing(rf, camille, world):
-    from coworking.admin_scoping import admin_scope
+    from spaces.admin_scoping import admin_scope
 
     request = rf.get("/admin/")
     request.user = camille
