@@ -15,11 +15,11 @@ RUN groupadd --system --gid 10001 chtipass \
 WORKDIR /app
 
 # Dependencies first, read from pyproject.toml itself (no dev extras), so that this layer is
-# rebuilt only when pyproject.toml changes.
-COPY pyproject.toml ./
+# rebuilt only when pyproject.toml or requirements.lock changes (the lock pins every version).
+COPY pyproject.toml requirements.lock ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
+    && pip install -c requirements.lock -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 # Then the project itself, installed in place so that the code runs from /app.

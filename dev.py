@@ -29,12 +29,16 @@ def ensure_environment() -> None:
     if not PYTHON.exists():
         print("Creating .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "requirements.lock").read_bytes()
+    ).hexdigest()
     if not STAMP.exists() or STAMP.read_text().strip() != wanted:
         print("Installing dependencies into .venv …", flush=True)
         pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
         subprocess.run([*pip, "--upgrade", "pip"], check=True)
-        subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+        # requirements.lock pins every package to the versions the suite last passed with.
+        lock = ROOT / "requirements.lock"
+        subprocess.run([*pip, "-c", str(lock), "-e", f"{ROOT}[dev]"], check=True)
         STAMP.write_text(wanted)
 
 
