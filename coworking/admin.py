@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from spaces.admin import MembershipInline
-from spaces.admin_scoping import ManagedAdminMixin, managed_space_ids
+from spaces.admin_scoping import ManagedAdminMixin, ReadOnlyAdminMixin, managed_space_ids
 from spaces.models import Membership
 from spaces.selectors import co_managed_space_ids
 
@@ -105,12 +105,8 @@ class MemberAdmin(ManagedAdminMixin, UserAdmin):
         return request.user.is_superuser
 
 
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ManagedAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "target_type", "target_id"]
-    list_filter = ["action"]
-    date_hierarchy = "at"
-    list_select_related = ["actor"]
+class _ManagedRecordAdmin(ReadOnlyAdminMixin, ManagedAdminMixin, admin.ModelAdmin):
+    """Read-only records that a co-manager of any space may browse, within their scope."""
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser or bool(co_managed_space_ids(request.user))
@@ -120,18 +116,17 @@ class AuditEntryAdmin(ManagedAdminMixin, admin.ModelAdmin):
             return self.has_module_permission(request)
         return self.get_queryset(request).filter(pk=obj.pk).exists()
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+@admin.register(AuditEntry)
+class AuditEntryAdmin(_ManagedRecordAdmin):
+    list_display = ["at", "actor", "action", "target_type", "target_id"]
+    list_filter = ["action"]
+    date_hierarchy = "at"
+    list_select_related = ["actor"]
 
 
 @admin.register(SummaryDispatch)
-class SummaryDispatchAdmin(ManagedAdminMixin, admin.ModelAdmin):
+class SummaryDispatchAdmin(_ManagedRecordAdmin):
     """Monthly summaries and how their sending ended, read-only: one that ended `unknown` (a
     worker died mid-send) is never sent again, so someone has to look.
 
@@ -151,20 +146,3 @@ class SummaryDispatchAdmin(ManagedAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
-
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_superuser or bool(co_managed_space_ids(request.user))
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        if obj is None:
-            return self.has_module_permission(request)
-        return self.get_queryset(request).filter(pk=obj.pk).exists()
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -20,6 +20,7 @@ from spaces.admin import SpaceScopedMixin
 from spaces.admin_scoping import (
     ManagedAdminMixin,
     ManagedInlineMixin,
+    ReadOnlyAdminMixin,
     admin_scope_register,
     in_spaces,
     nothing,
@@ -427,17 +428,6 @@ class _VisitorMixin:
         if obj.visitor_is_ours:
             return member.get_full_name() or member.email
         return member.first_name
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Scan)

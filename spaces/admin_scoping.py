@@ -195,6 +195,19 @@ class ManagedAdminMixin(_ManagedBase):
         return super().lookup_allowed(lookup, value, request)
 
 
+class ReadOnlyAdminMixin:
+    """For records nobody edits in the admin: logs, scans, visits, dispatches."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ManagedInlineMixin(_ManagedBase):
     """For every inline: scoped rows and scoped relation fields."""
 
