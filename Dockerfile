@@ -1,4 +1,4 @@
-# ch'tipass production image: gunicorn serves coworking.wsgi on port 8000; the same image runs
+# ch'tipass production image: gunicorn serves config.wsgi on port 8000; the same image runs
 # the migrations, the Celery worker and beat (see docker-compose.yml). Configuration comes from
 # the environment at run time (README "Configuration"); nothing secret is baked in.
 FROM python:3.11-slim
@@ -43,4 +43,4 @@ EXPOSE 8000
 # (benchmarks/SCANS.md); threads keep the scanners' connections alive. Override the command to
 # tune for more cores (e.g. --workers 4): gunicorn.conf.py, which keeps the iCal feed's secret
 # out of the logs and refuses several processes without REDIS_URL, applies all the same.
-CMD ["gunicorn", "coworking.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "8", "--access-logfile", "-"]

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".chtipass-installed"
-# Read by coworking/settings.py when SECRET_KEY is not set (SECRET_KEY_FILE says otherwise).
+# Read by config/settings.py when SECRET_KEY is not set (SECRET_KEY_FILE says otherwise).
 LOCAL_SECRET = ROOT / "var" / "secret_key"
 
 

@@ -263,7 +263,7 @@ class ServerShape:
 
 
 class Gunicorn:
-    """`gunicorn coworking.wsgi` on 127.0.0.1, stopped (with its workers) when the block ends."""
+    """`gunicorn config.wsgi` on 127.0.0.1, stopped (with its workers) when the block ends."""
 
     def __init__(self, shape: ServerShape, port: int, env: dict[str, str], log_dir: Path) -> None:
         self.shape, self.port, self.env = shape, port, env
@@ -273,7 +273,7 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         command = [
             str(PROJECT_ROOT / ".venv" / "bin" / "gunicorn"),
-            "coworking.wsgi",
+            "config.wsgi",
             *self.shape.options,
             f"--bind={HOST}:{self.port}",
             "--log-level=warning",

@@ -7,7 +7,7 @@ Run by hand (not a test):
 
 The stack is the morning rush's (benchmarks/morning_rush.py: same seed, database
 `chtipass_drill` dropped at the end): gunicorn as in the Dockerfile (`-w 3 --threads 4`,
-`coworking.wsgi` unchanged, DEBUG=0), a real Celery worker and beat (outbox sweep every 2 s),
+`config.wsgi` unchanged, DEBUG=0), a real Celery worker and beat (outbox sweep every 2 s),
 and a PRIVATE redis-server (cache and broker, no persistence) that the drill kills and starts
 again on the same port, so the shared Redis is never touched.
 

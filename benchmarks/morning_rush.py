@@ -20,7 +20,7 @@ What it does:
    the same state (`chtipass_rush_seed`; both are dropped at the end unless `--keep`).
 2. Starts a private redis-server (cache and Celery broker), a real Celery worker (booking
    confirmation emails go through the outbox and the file-based email backend), and gunicorn
-   (`coworking.wsgi`, DEBUG=0, rate limits raised to 100000/min so they never refuse anything),
+   (`config.wsgi`, DEBUG=0, rate limits raised to 100000/min so they never refuse anything),
    for each worker shape of `--configs`.
 3. Drives a closed-loop mixed load from a separate process (threads, one keep-alive connection
    each, `--concurrency` of them) for `--duration` seconds:
@@ -279,7 +279,7 @@ def start_gunicorn(config: ServerConfig, env: dict[str, str], log: Path) -> tupl
         sys.executable,
         "-m",
         "gunicorn",
-        "coworking.wsgi:application",
+        "config.wsgi:application",
         "--bind",
         f"{HOST}:{port}",
         "--workers",
@@ -315,7 +315,7 @@ def start_celery_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
         "-m",
         "celery",
         "-A",
-        "coworking",
+        "config",
         "worker",
         "--pool=solo",
         "--without-gossip",
@@ -339,7 +339,7 @@ def start_celery_beat(env: dict[str, str], log: Path, workdir: Path) -> subproce
         "-m",
         "celery",
         "-A",
-        "coworking",
+        "config",
         "beat",
         "-l",
         "info",

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from coworking.tokens import token_issue
-from coworking.wsgi import application
+from config.wsgi import application
 
 from .conftest import NOW, make_partner_key, paris
 from .factories import PASSWORD

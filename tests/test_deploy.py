@@ -44,7 +44,7 @@ def production_env(**values: str | None) -> dict[str, str]:
         "CHTIPASS_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(45)[:60],
         "ALLOWED_HOSTS": "chtipass.example",
-        "DJANGO_SETTINGS_MODULE": "coworking.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     for name, value in values.items():
         if value is None:
@@ -108,7 +108,7 @@ def test_compose_runs_postgres_redis_the_migrations_web_worker_and_beat(services
     assert services["db"]["image"].startswith("postgres:16")
     assert services["redis"]["image"].startswith("redis:7")
     worker = as_list(services["worker"]["command"])
-    assert worker == ["celery", "-A", "coworking", "worker", "-l", "info"]
+    assert worker == ["celery", "-A", "config", "worker", "-l", "info"]
 
 
 def test_postgres_keeps_its_data_in_a_volume_and_reports_its_health(services):
@@ -160,7 +160,7 @@ def test_exactly_one_beat_runs(services):
     assert as_list(services["beat"]["command"])[:6] == [
         "celery",
         "-A",
-        "coworking",
+        "config",
         "beat",
         "-l",
         "info",
@@ -213,7 +213,7 @@ def test_the_image_runs_as_a_non_root_user(dockerfile):
 
 def test_the_image_serves_coworking_wsgi_with_gunicorn_on_all_interfaces_port_8000(dockerfile):
     cmd = json.loads([args for instruction, args in dockerfile if instruction == "CMD"][-1])
-    assert cmd[:2] == ["gunicorn", "coworking.wsgi"]
+    assert cmd[:2] == ["gunicorn", "config.wsgi"]
     assert cmd[cmd.index("--bind") + 1] == "0.0.0.0:8000"
     assert "--workers" in cmd and "--threads" in cmd
 

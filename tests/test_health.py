@@ -6,7 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from coworking import health, outbox, summaries
+from config import health
+from coworking import outbox, summaries
 from coworking.models import OutboxMessage, SummaryDispatch
 
 pytestmark = pytest.mark.django_db

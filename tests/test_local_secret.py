@@ -68,7 +68,7 @@ PRINT_SECRETS = (
 
 def settings_seen(**env: str | None) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "CHTIPASS_ENV"}}
-    environment["DJANGO_SETTINGS_MODULE"] = "coworking.settings"
+    environment["DJANGO_SETTINGS_MODULE"] = "config.settings"
     for name, value in env.items():
         if value is None:
             environment.pop(name, None)
@@ -241,7 +241,7 @@ def test_dev_py_start_takes_over_a_demo_database_made_with_the_development_key(t
     seen = subprocess.run(
         [sys.executable, "-c", RUN_IN_DEMO_DATABASE],
         cwd=ROOT,
-        env=env | {"DJANGO_SETTINGS_MODULE": "coworking.settings"},
+        env=env | {"DJANGO_SETTINGS_MODULE": "config.settings"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -128,7 +128,7 @@ def test_the_images_gunicorn_logs_no_token(tmp_path):
 
 def test_gunicorn_reads_its_settings_from_the_project_directory():
     checked = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--print-config", "coworking.wsgi"],
+        [sys.executable, "-m", "gunicorn", "--print-config", "config.wsgi"],
         cwd=ROOT,
         capture_output=True,
         text=True,

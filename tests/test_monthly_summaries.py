@@ -9,7 +9,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from coworking import summaries
-from coworking.celery import app as celery_app
+from config.celery import app as celery_app
 from coworking.models import SummaryDispatch
 from spaces.services import booking_create
 

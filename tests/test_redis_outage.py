@@ -151,7 +151,7 @@ def test_a_publish_to_a_broker_that_is_down_gives_up_at_once(tmp_path):
     env = app_environment(
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
         CELERY_TASK_ALWAYS_EAGER="0",
-        DJANGO_SETTINGS_MODULE="coworking.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
     )
     done = subprocess.run(
         [sys.executable, "-c", PUBLISH],

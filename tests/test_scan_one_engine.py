@@ -1,7 +1,7 @@
 """One scan engine: every scan goes through Django's full request cycle and `passes/scanning.py`.
 
 The PL/pgSQL acceptance and the WSGI scan lane are gone; these tests call the WSGI application
-that gunicorn serves (`coworking.wsgi.application`), not Django's test client, so that what a
+that gunicorn serves (`config.wsgi.application`), not Django's test client, so that what a
 scanner meets in production is what is tested.
 """
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def wsgi(monkeypatch):
-    from coworking.wsgi import application
+    from config.wsgi import application
 
     monkeypatch.setattr(PartnerThrottle, "_tallies", {})
     # As Django's test client does: the test's connection is not the one a request would close.
@@ -85,7 +85,7 @@ def key(filature):
 
 
 def test_the_production_wsgi_application_is_djangos_own():
-    from coworking.wsgi import application
+    from config.wsgi import application
 
     assert type(application) is WSGIHandler
 

@@ -22,7 +22,7 @@ def gunicorn(port: int, workers: int) -> list[str]:
         sys.executable,
         "-m",
         "gunicorn",
-        "coworking.wsgi",
+        "config.wsgi",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",

@@ -20,7 +20,7 @@ from .processes import _process, app_environment, celery_beat, emails_in, privat
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 # The worker as docker-compose.yml runs it (prefork pool), its reconnections made faster.
-WORKER = [sys.executable, "-m", "tests.fast_reconnect_celery", "-A", "coworking", "worker"]
+WORKER = [sys.executable, "-m", "tests.fast_reconnect_celery", "-A", "config", "worker"]
 
 
 def confirmation(booking: Booking) -> OutboxMessage:

@@ -20,8 +20,8 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from . import outbox, summaries
-from .models import OutboxMessage
+from coworking import outbox, summaries
+from coworking.models import OutboxMessage
 
 # Beat's heartbeat runs every minute; older than this, beat is considered down.
 BEAT_MAX_AGE = dt.timedelta(minutes=3)
@@ -58,7 +58,7 @@ def _cache() -> dict[str, Any]:
 def _broker() -> dict[str, Any]:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"mode": "in-process"}
-    from coworking.celery import app
+    from config.celery import app
 
     with app.connection_for_write() as broker:
         broker.ensure_connection(max_retries=0, timeout=1)

@@ -5,7 +5,7 @@ from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
 from api.views import calendar_feed
-from coworking.health import health
+from config.health import health
 
 # Log in to the browsable API: DRF's login page, under the name its templates link to. Logging
 # out is the API's own POST /api/v1/auth/logout/, which ends a session as well as a token.

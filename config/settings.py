@@ -86,7 +86,7 @@ SIGNING_KEY_SECRET = env_str("SIGNING_KEY_SECRET", SECRET_KEY)
 DEMO_MODE = env_bool("CHTIPASS_DEMO", False)
 
 INSTALLED_APPS = [
-    "coworking.apps.AdminConfig",
+    "config.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -128,9 +128,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "coworking.urls"
-WSGI_APPLICATION = "coworking.wsgi.application"
-ASGI_APPLICATION = "coworking.asgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
 
 TEMPLATES = [
     {
