@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """One entry point for a fresh clone: `python3 dev.py start` and `python3 dev.py test`.
 
-It only needs Python >= 3.11: it creates `.venv`, installs the project into it (again only when
-pyproject.toml changes), then runs the product or the tests inside it.
+It only needs Python >= 3.11: it creates `.venv`, installs the locked dependencies and the project
+into it (again only when pyproject.toml or requirements-dev.lock changes), then runs the product
+or the tests inside it. `python3 dev.py lock` writes the lock files again from pyproject.toml.
 """
 
 from __future__ import annotations
@@ -23,23 +24,41 @@ STAMP = VENV / ".chtipass-installed"
 LOCAL_SECRET = ROOT / "var" / "secret_key"
 
 
+# Exact versions and hashes of every package: the development lock (dev.py, CI) and the image's
+# (production dependencies only, same versions). Both are written by `python3 dev.py lock`.
+LOCK = ROOT / "requirements-dev.lock"
+IMAGE_LOCK = ROOT / "requirements.lock"
+
+
 def ensure_environment() -> None:
     if sys.version_info < (3, 11):
         sys.exit("ch'tipass needs Python 3.11 or newer.")
     if not PYTHON.exists():
         print("Creating .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256(
-        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "requirements.lock").read_bytes()
-    ).hexdigest()
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()).hexdigest()
     if not STAMP.exists() or STAMP.read_text().strip() != wanted:
         print("Installing dependencies into .venv …", flush=True)
         pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-        subprocess.run([*pip, "--upgrade", "pip"], check=True)
-        # requirements.lock pins every package to the versions the suite last passed with.
-        lock = ROOT / "requirements.lock"
-        subprocess.run([*pip, "-c", str(lock), "-e", f"{ROOT}[dev]"], check=True)
+        # Every package at the version and with the hashes of the lock (pip itself included):
+        # nothing resolves "newest". Hash-checking mode cannot install an editable project, so
+        # the project goes in after, without dependencies, built by the locked setuptools.
+        subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=True)
+        subprocess.run([*pip, "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True)
         STAMP.write_text(wanted)
+
+
+def lock(argv: list[str]) -> int:
+    """Write both lock files from pyproject.toml ([tool.pip-tools] holds the options). The
+    development lock first (arguments such as --upgrade-package go to it); then the image's,
+    without the dev extras, starting from the development pins so that both agree."""
+    # Relative names: pip-compile writes its command line into the lock's header.
+    compile_ = [str(PYTHON), "-m", "piptools", "compile", "--quiet", "pyproject.toml"]
+    done = subprocess.run([*compile_, *argv, "--extra", "dev", "-o", LOCK.name], cwd=ROOT)
+    if done.returncode:
+        return done.returncode
+    IMAGE_LOCK.write_bytes(LOCK.read_bytes())
+    return subprocess.run([*compile_, "-o", IMAGE_LOCK.name], cwd=ROOT).returncode
 
 
 def manage(*args: str, env: dict[str, str] | None = None) -> None:
@@ -82,10 +101,12 @@ def test(argv: list[str]) -> int:
 
 
 def main() -> int:
-    commands = {"start": start, "test": test}
+    commands = {"start": start, "test": test, "lock": lock}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
-        print("usage: python3 dev.py start [address] | test [pytest args]")
+        print(
+            "usage: python3 dev.py start [address] | test [pytest args] | lock [pip-compile args]"
+        )
         return 2
     ensure_environment()
     return commands[sys.argv[1]](sys.argv[2:])
