@@ -20,9 +20,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from coworking.usage import MONTH_PATTERN, month_parse, space_usage
+from coworking.months import MONTH_PATTERN, month_parse
 from passes.models import Network
 from passes.settlement import network_settlement
+from reports.usage import space_usage
 from spaces.models import Space
 from spaces.selectors import co_managed_space_ids
 

@@ -20,8 +20,9 @@ from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from coworking import outbox, summaries
+from coworking import outbox
 from coworking.models import OutboxMessage
+from reports import summaries
 
 # Beat's heartbeat runs every minute; older than this, beat is considered down.
 BEAT_MAX_AGE = dt.timedelta(minutes=3)

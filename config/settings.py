@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "spaces",
     "passes",
+    "reports",
     "api",
     "web",
 ]

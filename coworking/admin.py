@@ -7,7 +7,7 @@ from spaces.admin_scoping import ManagedAdminMixin, ReadOnlyAdminMixin, managed_
 from spaces.models import Membership
 from spaces.selectors import co_managed_space_ids
 
-from .models import AuditEntry, Member, SummaryDispatch
+from .models import AuditEntry, Member
 from .privacy import member_erase
 
 
@@ -105,7 +105,7 @@ class MemberAdmin(ManagedAdminMixin, UserAdmin):
         return request.user.is_superuser
 
 
-class _ManagedRecordAdmin(ReadOnlyAdminMixin, ManagedAdminMixin, admin.ModelAdmin):
+class ManagedRecordAdmin(ReadOnlyAdminMixin, ManagedAdminMixin, admin.ModelAdmin):
     """Read-only records that a co-manager of any space may browse, within their scope."""
 
     def has_module_permission(self, request) -> bool:
@@ -118,31 +118,8 @@ class _ManagedRecordAdmin(ReadOnlyAdminMixin, ManagedAdminMixin, admin.ModelAdmi
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(_ManagedRecordAdmin):
+class AuditEntryAdmin(ManagedRecordAdmin):
     list_display = ["at", "actor", "action", "target_type", "target_id"]
     list_filter = ["action"]
     date_hierarchy = "at"
     list_select_related = ["actor"]
-
-
-@admin.register(SummaryDispatch)
-class SummaryDispatchAdmin(_ManagedRecordAdmin):
-    """Monthly summaries and how their sending ended, read-only: one that ended `unknown` (a
-    worker died mid-send) is never sent again, so someone has to look.
-
-    A co-manager sees the summaries of the people they manage, their own included: those are
-    the people they would tell, and whose account they can already open. The error text is a
-    server trace, for superusers only."""
-
-    list_display = ["recipient", "month", "status", "attempts", "claimed_at", "sent_at"]
-    list_filter = ["status", "month"]
-    list_select_related = ["recipient"]
-    search_fields = ["recipient__email", "recipient__first_name", "recipient__last_name"]
-    date_hierarchy = "month"
-
-    def get_fields(self, request, obj=None):
-        fields = ["recipient", "month", "status", "attempts", "claimed_at", "sent_at"]
-        return [*fields, "last_error"] if request.user.is_superuser else fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.get_fields(request, obj)

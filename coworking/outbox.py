@@ -2,8 +2,10 @@
 
 `outbox_add` writes a row in the caller's transaction and queues its delivery after commit;
 if the broker is down, the request still succeeds and the beat sweep queues the row later.
-Handlers are registered by kind; a row is claimed before it runs, so that a redelivered or
-swept duplicate does not run it twice.
+Handlers are registered by kind (`outbox_handler`, from the `AppConfig.ready` of the app that
+owns the kind): the outbox imports none of them. A row is claimed before it runs, so that a
+redelivered or swept duplicate does not run it twice. Its two Celery tasks live here, beside the
+functions they run, so that queueing a row needs no import of a tasks module.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -40,10 +43,8 @@ def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 def _enqueue(message_id: int) -> None:
-    from .tasks import outbox_deliver
-
     try:
-        outbox_deliver.apply_async((message_id,), retry=False)
+        outbox_deliver_task.apply_async((message_id,), retry=False)
     except Exception:  # broker down: the beat sweep will queue it
         logger.warning("Outbox message %s not queued (broker unavailable).", message_id)
 
@@ -97,3 +98,13 @@ def outbox_sweep(*, now: dt.datetime | None = None) -> int:
         _enqueue(message_id)
         count += 1
     return count
+
+
+@shared_task(name="coworking.outbox_deliver", bind=True, acks_late=True, reject_on_worker_lost=True)
+def outbox_deliver_task(self, message_id: int) -> bool:
+    return outbox_deliver(message_id, token=self.request.id)
+
+
+@shared_task(name="coworking.outbox_sweep")
+def outbox_sweep_task() -> int:
+    return outbox_sweep()

@@ -1,5 +1,10 @@
 """GDPR: a member's data as JSON, and erasure that anonymizes the person but keeps the figures.
 
+This ground floor knows only the member row and its own tables (API tokens, audit log). Every
+app above registers the part it holds with `privacy_register` in its `AppConfig.ready`
+(`spaces/privacy.py`, `passes/privacy.py`, `reports/privacy.py`), as `spaces` asks the floors
+above through `guest_policies`: no module here knows every table.
+
 Erasure keeps the rows that usage and settlement count (past bookings, visits) attached to an
 anonymous member, so that every space's figures stay exactly as they were.
 """
@@ -7,30 +12,81 @@ anonymous member, so that every space's figures stay exactly as they were.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from passes.models import Pass, RevocationEvent, Scan, Visit
-from spaces.models import Booking, BookingSeries, Membership, TrainingRecord
-
 from .audit import audit_record
-from .models import AuditEntry, Member, MemberToken, SummaryDispatch
+from .models import AuditEntry, Member, MemberToken
+
+Rows = list[dict[str, Any]]
+Exporter = Callable[[Member], dict[str, Rows]]
+Eraser = Callable[..., None]  # (member, *, actor, now) -> None
 
 
-def _iso(value: Any) -> Any:
+@dataclass(frozen=True)
+class PrivacyPart:
+    name: str
+    export: Exporter
+    erase: Eraser | None
+    rank: int
+
+
+# Where each part's sections sit in the exported document: what the person belongs to (spaces),
+# their passes and visits, their credentials, what was sent to them, what they did. A fixed
+# order keeps the document the same whichever app registers first.
+RANK_SPACES, RANK_PASSES, RANK_CREDENTIALS, RANK_SENT, RANK_ACTIONS = 10, 20, 30, 40, 50
+
+_parts: dict[str, PrivacyPart] = {}
+
+
+def privacy_register(
+    name: str, *, export: Exporter, erase: Eraser | None = None, rank: int = RANK_SENT
+) -> None:
+    """Add an app's part to every export and erasure (called from `AppConfig.ready`)."""
+    _parts[name] = PrivacyPart(name=name, export=export, erase=erase, rank=rank)
+
+
+def _ordered_parts() -> list[PrivacyPart]:
+    return sorted(_parts.values(), key=lambda part: part.rank)
+
+
+def iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
 
 
-def _rows(queryset, fields: list[str]) -> list[dict[str, Any]]:
-    return [{key: _iso(value) for key, value in row.items()} for row in queryset.values(*fields)]
+def export_rows(queryset: QuerySet, fields: list[str]) -> Rows:
+    """`fields` of each row of `queryset`, dates as ISO text: one section of the export."""
+    return [{key: iso(value) for key, value in row.items()} for row in queryset.values(*fields)]
+
+
+def _own_export(member: Member) -> dict[str, Rows]:
+    return {
+        "api_tokens": export_rows(
+            MemberToken.objects.filter(member=member), ["prefix", "created_at", "expires_at"]
+        ),
+    }
+
+
+def _actions_export(member: Member) -> dict[str, Rows]:
+    return {
+        "actions_in_audit_log": export_rows(
+            AuditEntry.objects.filter(actor=member), ["at", "action", "target_type", "target_id"]
+        ),
+    }
+
+
+privacy_register("api_tokens", export=_own_export, rank=RANK_CREDENTIALS)
+privacy_register("audit_log", export=_actions_export, rank=RANK_ACTIONS)
 
 
 def member_export(member: Member) -> dict[str, Any]:
     """Everything ch'tipass holds about `member`, in one JSON-ready document."""
-    return {
+    document: dict[str, Any] = {
         "exported_at": timezone.now().isoformat(),
         "profile": {
             "id": member.pk,
@@ -40,74 +96,13 @@ def member_export(member: Member) -> dict[str, Any]:
             "language": member.language,
             "photo": member.photo.url if member.photo else None,
             "monthly_recap": member.monthly_recap,
-            "date_joined": _iso(member.date_joined),
-            "last_login": _iso(member.last_login),
+            "date_joined": iso(member.date_joined),
+            "last_login": iso(member.last_login),
         },
-        "memberships": _rows(
-            member.memberships.order_by("id"),
-            ["id", "space__slug", "plan__name", "status", "role", "starts_on", "ends_on"],
-        ),
-        "trainings": _rows(
-            TrainingRecord.objects.filter(member=member),
-            ["training__name", "training__space__slug", "granted_on", "expires_on"],
-        ),
-        "bookings": _rows(
-            Booking.objects.filter(member=member).order_by("start"),
-            [
-                "id",
-                "resource__name",
-                "resource__space__slug",
-                "start",
-                "end",
-                "status",
-                "note",
-                "created_at",
-                "cancelled_at",
-            ],
-        ),
-        "booking_series": _rows(
-            BookingSeries.objects.filter(member=member),
-            ["id", "resource__name", "until", "created_at"],
-        ),
-        "passes": _rows(
-            Pass.objects.filter(member=member),
-            [
-                "id",
-                "network__slug",
-                "membership__space__slug",
-                "status",
-                "issued_at",
-                "status_changed_at",
-                "status_reason",
-            ],
-        ),
-        "visits": _rows(
-            Visit.objects.filter(member=member).order_by("date"),
-            ["id", "date", "host__slug", "home__slug", "uses_allowance", "flagged", "flag_reason"],
-        ),
-        "scans": _rows(
-            Scan.objects.filter(pass_obj__member=member).order_by("received_at"),
-            [
-                "id",
-                "host__slug",
-                "scanned_at",
-                "received_at",
-                "decision",
-                "reason",
-                "offline",
-                "flagged",
-            ],
-        ),
-        "api_tokens": _rows(
-            MemberToken.objects.filter(member=member), ["prefix", "created_at", "expires_at"]
-        ),
-        "monthly_summaries": _rows(
-            SummaryDispatch.objects.filter(recipient=member), ["month", "status", "sent_at"]
-        ),
-        "actions_in_audit_log": _rows(
-            AuditEntry.objects.filter(actor=member), ["at", "action", "target_type", "target_id"]
-        ),
     }
+    for part in _ordered_parts():
+        document.update(part.export(member))
+    return document
 
 
 ERASED_DOMAIN = "erased.invalid"
@@ -118,7 +113,6 @@ def member_erase(member: Member, *, actor: Member | None, reason: str = "") -> M
     """Anonymize `member` for good. Figures (past bookings, visits) keep their counts."""
     member = Member.objects.select_for_update().get(pk=member.pk)
     now = timezone.now()
-    today = timezone.localdate()
     # 1. The person: nothing left that identifies them; they cannot log in any more, and
     #    saving the new password and `is_active` revokes their API tokens (`Member.save`).
     if member.photo:
@@ -129,29 +123,11 @@ def member_erase(member: Member, *, actor: Member | None, reason: str = "") -> M
     member.is_active = member.is_staff = member.is_superuser = member.monthly_recap = False
     member.rotate_calendar_token()
     member.save()
-    TrainingRecord.objects.filter(member=member).delete()
-    # 2. What they could still use: memberships end, passes are revoked (offline scanners
-    #    learn it from the revocation list), future bookings are cancelled.
-    Membership.objects.filter(member=member).exclude(status=Membership.Status.ENDED).update(
-        status=Membership.Status.ENDED, ends_on=today
-    )
-    for pass_obj in Pass.objects.filter(member=member).exclude(status=Pass.Status.REVOKED):
-        pass_obj.status, pass_obj.status_changed_at = Pass.Status.REVOKED, now
-        pass_obj.status_reason = "erasure"
-        pass_obj.save(update_fields=["status", "status_changed_at", "status_reason"])
-        RevocationEvent.objects.create(
-            network_id=pass_obj.network_id,
-            pass_obj=pass_obj,
-            action=RevocationEvent.Action.REVOKE,
-            actor=actor,
-            reason="erasure",
-        )
-    Booking.objects.filter(member=member, start__gt=now, status=Booking.Status.CONFIRMED).update(
-        status=Booking.Status.CANCELLED, cancelled_at=now, cancelled_by=actor
-    )
-    Booking.objects.filter(member=member).exclude(note="").update(note="")
-    # 3. Traces that carry their name or code: scans keep decision and reason, not the rest.
-    Scan.objects.filter(pass_obj__member=member).update(credential="", response={})
+    # 2. What each app holds: memberships end, passes are revoked, future bookings are
+    #    cancelled, traces that carry their name or code are cleared (each app's privacy.py).
+    for part in _ordered_parts():
+        if part.erase is not None:
+            part.erase(member, actor=actor, now=now)
     audit_record(
         actor=actor,
         action="member.erase",
@@ -159,11 +135,3 @@ def member_erase(member: Member, *, actor: Member | None, reason: str = "") -> M
         detail={"reason": reason} if reason else {},
     )
     return member
-
-
-def scans_purge(*, now: dt.datetime | None = None) -> int:
-    """Delete raw scans older than SCAN_RETENTION_DAYS; visits (the figures) stay."""
-    now = now or timezone.now()
-    cutoff = now - dt.timedelta(days=settings.SCAN_RETENTION_DAYS)
-    _total, by_model = Scan.objects.filter(received_at__lt=cutoff).delete()
-    return by_model.get(Scan._meta.label, 0)

@@ -13,6 +13,7 @@ import datetime as dt
 from django.utils import timezone
 
 from coworking.models import Member
+from coworking.months import month_following
 from spaces.models import Booking, Resource, Space
 from spaces.rules import BookingError
 
@@ -83,7 +84,7 @@ def _visits_of_the_month(
     planned by a confirmed booking at another host of the network on a day from today on that
     has no visit yet."""
     first = month_start(day)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
+    following = month_following(first)
     visited = set(
         Visit.objects.filter(
             member_id=pass_obj.member_id,

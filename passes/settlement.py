@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db.models import Count, F, Q
 
+from spaces.models import Space
+
 from .models import Network, NetworkSpace
 from .usage import month_visits
 
@@ -29,35 +31,81 @@ def networks_settlement(networks: Iterable[Network], month: dt.date) -> list[dic
     networks = list(networks)
     if not networks:
         return []
-    spaces: dict[int, set[str]] = defaultdict(set)
-    for network_id, slug in NetworkSpace.objects.filter(network__in=networks).values_list(
-        "network_id", "space__slug"
-    ):
-        spaces[network_id].add(slug)
-    counts: dict[int, dict[tuple[str, str], tuple[int, int]]] = defaultdict(dict)
-    rows = (
-        month_visits(month)
-        .filter(network__in=networks)
-        .exclude(host=F("home"))
-        .values("network_id", "host__slug", "home__slug")
-        .annotate(visits=Count("id"), flagged=Count("id", filter=Q(flagged=True)))
-        .values_list("network_id", "host__slug", "home__slug", "visits", "flagged")
-    )
-    for network_id, host, home, visits, flagged in rows:
-        counts[network_id][(host, home)] = (visits, flagged)
-        # A space that has left the network still settles the visits it hosted or sent.
-        spaces[network_id].update((host, home))
+    spaces, counts = _visit_counts(networks, month)
     return [
         _settle(network, month, sorted(spaces[network.pk]), counts[network.pk])
         for network in networks
     ]
 
 
+def settlement_lines(space: Space, month: dt.date) -> list[dict[str, Any]]:
+    """The balance of `space` with each other space of each network it belongs to.
+
+    `balance` is positive when the other space owes `space`. Only the visits `space` hosted or
+    sent are read (not the whole network's matrix): three queries whatever the network's size.
+    """
+    networks = list(Network.objects.filter(spaces=space).order_by("id"))
+    if not networks:
+        return []
+    spaces, counts = _visit_counts(networks, month, around=space)
+    lines = []
+    for network in networks:
+        for other in sorted(spaces[network.pk] - {space.slug}):
+            hosted, made, net = _pair(counts[network.pk], space.slug, other, network.day_rate)
+            lines.append(
+                {
+                    "network": network.slug,
+                    "space": other,
+                    "hosted": hosted,
+                    "made": made,
+                    "balance": net,
+                }
+            )
+    return lines
+
+
+Counts = dict[tuple[str, str], tuple[int, int]]  # (host, home) -> (visits, flagged)
+
+
+def _visit_counts(
+    networks: list[Network], month: dt.date, *, around: Space | None = None
+) -> tuple[dict[int, set[str]], dict[int, Counts]]:
+    """Per network: its spaces' slugs and the month's visits counted per (host, home), those
+    of `around` only when given. Two queries."""
+    spaces: dict[int, set[str]] = defaultdict(set)
+    for network_id, slug in NetworkSpace.objects.filter(network__in=networks).values_list(
+        "network_id", "space__slug"
+    ):
+        spaces[network_id].add(slug)
+    visits = month_visits(month).filter(network__in=networks).exclude(host=F("home"))
+    if around is not None:
+        visits = visits.filter(Q(host=around) | Q(home=around))
+    counts: dict[int, Counts] = defaultdict(dict)
+    rows = (
+        visits.values("network_id", "host__slug", "home__slug")
+        .annotate(visits=Count("id"), flagged=Count("id", filter=Q(flagged=True)))
+        .values_list("network_id", "host__slug", "home__slug", "visits", "flagged")
+    )
+    for network_id, host, home, count, flagged in rows:
+        counts[network_id][(host, home)] = (count, flagged)
+        # A space that has left the network still settles the visits it hosted or sent.
+        spaces[network_id].update((host, home))
+    return spaces, counts
+
+
+def _pair(counts: Counts, a: str, b: str, rate: Decimal) -> tuple[int, int, Decimal]:
+    """Visits `a` hosted for `b`'s members, visits `b` hosted for `a`'s, and what `b` owes
+    `a` for the difference (negative: `a` owes `b`). The one settlement rule."""
+    a_hosted_b = counts.get((a, b), (0, 0))[0]
+    b_hosted_a = counts.get((b, a), (0, 0))[0]
+    return a_hosted_b, b_hosted_a, (a_hosted_b - b_hosted_a) * rate
+
+
 def _settle(
     network: Network,
     month: dt.date,
     slugs: list[str],
-    counts: dict[tuple[str, str], tuple[int, int]],
+    counts: Counts,
 ) -> dict[str, Any]:
     rate = network.day_rate
 
@@ -79,8 +127,7 @@ def _settle(
     pairs = []
     balances = {slug: {"hosted": 0, "made": 0, "balance": Decimal("0.00")} for slug in slugs}
     for a, b in combinations(slugs, 2):
-        a_hosted_b, b_hosted_a = count(a, b), count(b, a)
-        net = (a_hosted_b - b_hosted_a) * rate
+        a_hosted_b, b_hosted_a, net = _pair(counts, a, b, rate)
         pairs.append(
             {
                 "a": a,

@@ -8,8 +8,8 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import ExtractIsoWeekDay
 
+from coworking.months import month_days
 from spaces.models import Space
-from spaces.usage import month_days
 
 from .models import Visit
 

@@ -27,7 +27,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
-from coworking.models import AuditEntry, Member, SummaryDispatch
+from coworking.models import AuditEntry, Member
 
 from .models import (
     Booking,
@@ -71,17 +71,12 @@ def in_spaces(path: str) -> Scope:
     return scope
 
 
-def _summaries(queryset: QuerySet[SummaryDispatch], space_ids: set[int]) -> QuerySet:
-    # The summaries of the people the co-manager manages, their own included.
-    return queryset.filter(recipient__in=managed_members(Member.objects.all(), space_ids))
-
-
 def nothing(queryset: QuerySet, space_ids: set[int]) -> QuerySet:
     """No row: for what only superusers manage."""
     return queryset.none()
 
 
-# The floors above (passes/admin.py) add their models with `admin_scope_register`.
+# The floors above (passes/admin.py, reports/admin.py) add their models with `admin_scope_register`.
 SCOPES: dict[type[Model], Scope] = {
     Space: in_spaces("id"),
     Plan: in_spaces("space_id"),
@@ -94,7 +89,6 @@ SCOPES: dict[type[Model], Scope] = {
     BookingSeries: in_spaces("resource__space_id"),
     Member: managed_members,
     AuditEntry: in_spaces("space_id"),
-    SummaryDispatch: _summaries,
 }
 
 

@@ -8,4 +8,9 @@ class SpacesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from coworking.privacy import RANK_SPACES, privacy_register
+
         from . import notifications  # noqa: F401 - registers the outbox handlers
+        from .privacy import spaces_erase, spaces_export
+
+        privacy_register("spaces", export=spaces_export, erase=spaces_erase, rank=RANK_SPACES)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from coworking.audit import audit_record
 from coworking.models import Member
+from coworking.months import month_first, month_following
 
 from .models import Booking, BookingSeries, Membership, Resource, TrainingRecord
 from .notifications import booking_notify, series_notify
@@ -151,8 +152,8 @@ def _check_member(member: Member, resource: Resource, rules: BookingRules, start
     # Only desks count days against the plan: rooms and machines do not load it (one query).
     plan = membership.plan if rules.by_period and membership is not None else None
     if plan is not None and plan.desk_days_per_month is not None:
-        month_start = dt.datetime(first_day.year, first_day.month, 1, tzinfo=tz)
-        next_month = (month_start + dt.timedelta(days=32)).replace(day=1)
+        month_start = dt.datetime.combine(month_first(first_day), dt.time(), tzinfo=tz)
+        next_month = dt.datetime.combine(month_following(first_day), dt.time(), tzinfo=tz)
         days_used = {
             moment.astimezone(tz).date()
             for moment in same_kind.filter(

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, DurationField, F, FilteredRelation, Q, Sum, Value
 from django.db.models.functions import Least
 
+from coworking.months import month_days, month_first, month_following
+
 from .models import Booking, Closure, Resource, Space
 from .opening_hours import intervals_on, local_datetime
 
@@ -28,18 +30,10 @@ ZERO = dt.timedelta(0)
 
 def month_bounds(space: Space, month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[first day 00:00, next month's first day 00:00) in the space's timezone, as instants."""
-    first = month.replace(day=1)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
     return (
-        local_datetime(first, ZERO, space.tz),
-        local_datetime(following, ZERO, space.tz),
+        local_datetime(month_first(month), ZERO, space.tz),
+        local_datetime(month_following(month), ZERO, space.tz),
     )
-
-
-def month_days(month: dt.date) -> list[dt.date]:
-    first = month.replace(day=1)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    return [first + dt.timedelta(days=n) for n in range((following - first).days)]
 
 
 def hours(duration: dt.timedelta) -> float:

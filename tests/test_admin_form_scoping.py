@@ -21,9 +21,10 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import reverse
 
-from coworking.models import AuditEntry, Member, SummaryDispatch
+from coworking.models import AuditEntry, Member
 from passes.models import Network, NetworkSpace, PartnerKey, Pass, Scan, SigningKey, Visit
 from passes.services import credential_rotating
+from reports.models import SummaryDispatch
 from spaces.admin_scoping import (
     SCOPES,
     SUPERUSERS_ONLY,

@@ -632,7 +632,7 @@ def world_for_lists(alice, charlie, room, network, signing):
 
 @pytest.fixture
 def dispatches(alice, camille, charlie):
-    from coworking.models import SummaryDispatch
+    from reports.models import SummaryDispatch
 
     november = dt.date(2026, 11, 1)
     return {
@@ -651,7 +651,7 @@ def dispatches(alice, camille, charlie):
     }
 
 
-SUMMARIES = "/admin/coworking/summarydispatch/"
+SUMMARIES = "/admin/reports/summarydispatch/"
 
 
 @pytest.mark.django_db

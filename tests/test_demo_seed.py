@@ -5,10 +5,10 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
-from coworking.demo import PASSWORD, demo_logins
 from coworking.models import Member
 from passes.models import Pass, Visit
 from passes.selectors import allowance_left, current_pass
+from reports.demo import PASSWORD, demo_logins
 from spaces.models import Booking, Membership
 
 from .conftest import make_partner_key, partner_client, rotating_credential

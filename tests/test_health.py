@@ -7,8 +7,10 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from config import health
-from coworking import outbox, summaries
-from coworking.models import OutboxMessage, SummaryDispatch
+from coworking import outbox
+from coworking.models import OutboxMessage
+from reports import summaries
+from reports.models import SummaryDispatch
 
 pytestmark = pytest.mark.django_db
 

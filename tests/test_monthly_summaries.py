@@ -8,9 +8,9 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from coworking import summaries
 from config.celery import app as celery_app
-from coworking.models import SummaryDispatch
+from reports import summaries
+from reports.models import SummaryDispatch
 from spaces.services import booking_create
 
 from .conftest import NOW, paris

@@ -6,10 +6,11 @@ import json
 import pytest
 
 from coworking.models import AuditEntry, Member
-from coworking.privacy import member_erase, scans_purge
-from coworking.usage import space_usage
+from coworking.privacy import member_erase
 from passes.models import Pass, Scan, Visit
+from passes.privacy import scans_purge
 from passes.settlement import network_settlement
+from reports.usage import space_usage
 from spaces.models import Booking, Membership
 from spaces.services import booking_create
 

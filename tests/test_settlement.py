@@ -19,10 +19,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from coworking.usage import space_usage
 from passes.models import Network, NetworkSpace, Pass, Visit
 from passes.settlement import network_settlement
 from passes.usage import visit_usage
+from reports.usage import space_usage
 from spaces.models import Booking
 
 from .conftest import paris

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from coworking.models import SummaryDispatch
+from reports.models import SummaryDispatch
 from spaces.models import Booking, Membership, Resource
 
 from .conftest import paris

@@ -2,7 +2,7 @@
 
 The view picks the space and the month, calls `space_usage` and the network settlement, and
 hands their figures to `dashboard_sections`, which shapes them for the templates. Every figure
-comes from coworking.usage and passes.settlement; none is computed here.
+comes from reports.usage and passes.settlement; none is computed here.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from coworking.usage import month_parse, space_usage
+from coworking.months import month_parse
 from passes.models import Network
 from passes.settlement import networks_settlement
+from reports.usage import space_usage
 from spaces.models import Space
 from spaces.selectors import co_managed_space_ids
 

@@ -10,22 +10,23 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
-from passes.models import AllowanceCounter, Pass, Visit
+from coworking.models import Member
+from coworking.months import month_last_day
+from passes.models import Visit
+from passes.selectors import allowance_left, current_pass
 from spaces.models import Booking, Membership, Space
 
 from .charts import occupancy_heatmap_png
-from .models import Member
-from .summaries import month_bounds
 from .usage import space_usage
 
 
 def _co_managed_spaces(member: Member, month: dt.date) -> list[Space]:
-    first, last = month_bounds(month)
+    first, last = month, month_last_day(month)
     return list(
         Space.objects.filter(
             Q(memberships__ends_on__isnull=True) | Q(memberships__ends_on__gte=first),
@@ -41,7 +42,7 @@ def _co_managed_spaces(member: Member, month: dt.date) -> list[Space]:
 
 def member_recap(member: Member, month: dt.date) -> dict[str, Any]:
     """Days booked, visits made and allowance left for one member in `month`."""
-    first, last = month_bounds(month)
+    first, last = month, month_last_day(month)
     tz = dt.UTC
     bookings = Booking.objects.filter(
         member=member,
@@ -60,26 +61,15 @@ def member_recap(member: Member, month: dt.date) -> dict[str, Any]:
         .annotate(count=Count("id"))
         .order_by("-count", "host__name")
     )
-    pass_obj = (
-        Pass.objects.filter(member=member)
-        .exclude(status=Pass.Status.REVOKED)
-        .select_related("network")
-        .first()
-    )
-    allowance_left = None
-    if pass_obj is not None:
-        used = (
-            AllowanceCounter.objects.filter(
-                member=member, network=pass_obj.network, month=first, host__isnull=True
-            ).aggregate(used=Sum("used"))["used"]
-            or 0
-        )
-        allowance_left = max(pass_obj.network.monthly_visits - used, 0)
+    # The pass the member's pages show (the selector's order), and its allowance rule.
+    pass_obj = current_pass(member)
     return {
         "days_booked": len(days),
         "visits": [{"host": v["host__name"], "count": v["count"]} for v in visits],
         "visits_made": sum(v["count"] for v in visits),
-        "allowance_left": allowance_left,
+        "allowance_left": None
+        if pass_obj is None
+        else allowance_left(pass_obj, first).network_left,
     }
 
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from coworking.demo import PASSWORD, demo_logins, demo_seed
+from reports.demo import PASSWORD, demo_logins, demo_seed
 
 
 class Command(BaseCommand):

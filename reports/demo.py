@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from coworking.models import Member
+from coworking.months import month_first
 from spaces.models import (
     Booking,
     Closure,
@@ -393,7 +394,7 @@ def _demo_network(rng, today, spaces, members_by_space, *, alice, bob) -> None:
             for _ in range(rng.randint(1, capacity[host_slug])):
                 home_slug = rng.choice([slug for slug in spaces if slug != host_slug])
                 member = rng.choice(members_by_space[home_slug])
-                month = day.replace(day=1)
+                month = month_first(day)
                 key = (member.pk, host.pk, day)
                 if key in seen or member.pk in {alice.pk, bob.pk} or member.pk not in pass_of:
                     continue
@@ -418,7 +419,7 @@ def _demo_network(rng, today, spaces, members_by_space, *, alice, bob) -> None:
                     )
                 )
     # Alice already went to La Filature once this month; she and Bob have visits left.
-    first_of_month = today.replace(day=1)
+    first_of_month = month_first(today)
     if first_of_month < today:
         visits.append(
             Visit(

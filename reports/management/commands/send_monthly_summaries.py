@@ -1,9 +1,8 @@
-import datetime as dt
-
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from coworking.summaries import previous_month
-from coworking.tasks import monthly_summaries_run
+from coworking.months import month_parse, month_previous
+from reports.tasks import monthly_summaries_run
 
 
 class Command(BaseCommand):
@@ -17,12 +16,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, month: str | None = None, **options) -> None:
         if month:
-            try:
-                first_day = dt.datetime.strptime(month, "%Y-%m").date()
-            except ValueError:
-                raise CommandError("--month must look like 2026-11.") from None
+            first_day = month_parse(month)
+            if first_day is None:
+                raise CommandError("--month must look like 2026-11.")
         else:
-            first_day = previous_month()
+            first_day = month_previous(timezone.localdate())
         # Through Celery like the beat schedule (in-process in the embedded mode).
         queued = monthly_summaries_run.apply(args=(first_day.isoformat(),)).get()
         self.stdout.write(f"{first_day:%Y-%m}: {queued} summaries queued.")

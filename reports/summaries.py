@@ -9,6 +9,9 @@ A worker that dies while *building* leaves the row claimed: after the lease anot
 it over (nothing was sent yet). A worker that dies while *sending* — the few milliseconds of the
 SMTP exchange — leaves it "sending"; it is never sent again (at most once) and is reported as
 `unknown` after the lease.
+
+The Celery task that sends one summary lives here, beside the function it runs, so that queueing
+needs no import of a tasks module (`reports/tasks.py` gathers the tasks for the worker).
 """
 
 from __future__ import annotations
@@ -17,28 +20,20 @@ import datetime as dt
 import logging
 import uuid
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from coworking.months import month_last_day
 from spaces.models import Membership
 
-from .models import Member, SummaryDispatch
+from .models import SummaryDispatch
+from .summary_email import summary_message
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
-
-
-def previous_month(today: dt.date | None = None) -> dt.date:
-    today = today or timezone.localdate()
-    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
-
-
-def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
-    """First and last day of the month that starts on `month`."""
-    next_month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return month, next_month - dt.timedelta(days=1)
 
 
 def _lease() -> dt.timedelta:
@@ -47,7 +42,7 @@ def _lease() -> dt.timedelta:
 
 def summary_recipients(month: dt.date) -> list[int]:
     """Co-managers of a space during the month, and members who asked for their recap."""
-    first, last = month_bounds(month)
+    first, last = month, month_last_day(month)
     during = Q(starts_on__lte=last) & (Q(ends_on__isnull=True) | Q(ends_on__gte=first))
     co_managers = Membership.objects.filter(
         during,
@@ -86,12 +81,10 @@ def _sendable(queryset):
 
 
 def _queue(dispatch_ids: list[int]) -> int:
-    from .tasks import summary_send
-
     queued = 0
     for dispatch_id in dispatch_ids:
         try:
-            summary_send.apply_async((dispatch_id,), retry=False)
+            summary_send_task.apply_async((dispatch_id,), retry=False)
             queued += 1
         except Exception:  # broker down: summaries_resume (beat) queues it later
             logger.warning("Summary %s not queued (broker unavailable).", dispatch_id)
@@ -157,8 +150,6 @@ def summary_send(dispatch_id: int, *, token: str | None = None) -> str:
     dispatch = SummaryDispatch.objects.select_related("recipient").get(pk=dispatch_id)
     # 2. Build (the slow part: figures and charts).
     try:
-        from .summary_email import summary_message
-
         message = summary_message(dispatch.recipient, dispatch.month)
     except Exception as error:
         logger.exception("Summary %s could not be built.", dispatch_id)
@@ -187,5 +178,6 @@ def summary_send(dispatch_id: int, *, token: str | None = None) -> str:
     return "sent"
 
 
-def recipients_of(month: dt.date) -> list[Member]:
-    return list(Member.objects.filter(pk__in=summary_recipients(month)))
+@shared_task(name="coworking.summary_send", bind=True, acks_late=True, reject_on_worker_lost=True)
+def summary_send_task(self, dispatch_id: int) -> str:
+    return summary_send(dispatch_id, token=self.request.id)
