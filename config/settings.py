@@ -9,7 +9,9 @@ refuses to start with the development secret key.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -20,20 +22,74 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# A value these helpers do not understand stops the start-up with the variable's name: read as
+# "off" or as the default, a typo (`DEBUG=enabled`, `TOKEN_TTL_DAYS=30d`) would silently change
+# what runs.
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+ENVIRONMENTS = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# What DRF's throttles read: "<count>/<s|m|h|d>", the unit's first letter deciding
+# ("10/min", "600/m", "5/hour").
+THROTTLE_RATE = re.compile(r"[0-9]+/(s|sec|seconds?|m|min|minutes?|h|hours?|d|days?)")
+
+
 def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in TRUE_WORDS or value in FALSE_WORDS:
+        return value in TRUE_WORDS
+    raise ImproperlyConfigured(
+        f"{name}={os.environ[name]!r} is not a yes/no value: use one of "
+        f"{', '.join(sorted(TRUE_WORDS))} or {', '.join(sorted(FALSE_WORDS))}."
+    )
 
 
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
+def env_int(name: str, default: int, minimum: int | None = None) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        number = default
+    else:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} is {number}: it must be {minimum} or more.")
+    return number
+
+
+def env_float(name: str, default: float, minimum: float = 0.0) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        number = float(value) if value else default
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    # float() also reads "nan" and "inf", which no duration or count means.
+    if not math.isfinite(number) or number < minimum:
+        raise ImproperlyConfigured(f"{name}={value!r} must be a number, {minimum} or more.")
+    return number
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(choices)}.")
+    return value
+
+
+def env_rate(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip() or default
+    if not THROTTLE_RATE.fullmatch(value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a rate: write <count>/<s|min|hour|day>, e.g. {default}."
+        )
+    return value
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -42,7 +98,7 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEVELOPMENT_SECRET_KEY = "dev-only-not-secret-chtipass-0000000000000000000000000000000000"
 
-ENVIRONMENT = env_str("CHTIPASS_ENV", "development")
+ENVIRONMENT = env_choice("CHTIPASS_ENV", "development", ENVIRONMENTS)
 PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 
@@ -158,7 +214,9 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+            DATABASE_URL,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
         )
     }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME") or None
@@ -173,8 +231,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
-            # A file, not :memory:, so that threaded tests share one database with these options.
-            "TEST": {"NAME": str(SQLITE_PATH.with_name("test-chtipass.sqlite3"))},
+            # A file, not :memory:, so that threaded tests share one database with these options;
+            # named after SQLITE_PATH, so that two checkouts given their own file do not share it.
+            "TEST": {"NAME": str(SQLITE_PATH.with_name(f"test-{SQLITE_PATH.name}"))},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -214,7 +273,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Every countdown stays well below this; see FACTS.md on redelivery.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
     # A publish to a broker that is down fails at once instead of kombu's default 2 s of
@@ -248,7 +307,7 @@ CELERY_BEAT_SCHEDULE = {
     # Work that could not be queued (broker down) is picked up from the database.
     "outbox-sweep": {
         "task": "coworking.outbox_sweep",
-        "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 60)),
+        "schedule": float(env_int("OUTBOX_SWEEP_SECONDS", 60, minimum=1)),
     },
     "summaries-resume": {"task": "coworking.summaries_resume", "schedule": 300.0},
     "beat-heartbeat": {"task": "coworking.beat_heartbeat", "schedule": 60.0},
@@ -256,20 +315,18 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Raw scans (what was read at the door) are kept this long; visits, which the figures count,
 # are kept.
-SCAN_RETENTION_DAYS = env_int("SCAN_RETENTION_DAYS", 180)
+SCAN_RETENTION_DAYS = env_int("SCAN_RETENTION_DAYS", 180, minimum=1)
 # The sweep leaves rows this young to their own after-commit enqueue.
-OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 30)
+OUTBOX_SWEEP_GRACE_SECONDS = env_int("OUTBOX_SWEEP_GRACE_SECONDS", 30, minimum=0)
 # A summary being built is another worker's for this long; after it, it was lost and is retried.
-SUMMARY_CLAIM_LEASE_SECONDS = env_int("SUMMARY_CLAIM_LEASE_SECONDS", 300)
+SUMMARY_CLAIM_LEASE_SECONDS = env_int("SUMMARY_CLAIM_LEASE_SECONDS", 300, minimum=1)
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "coworking.Member"
 # How many proxies of ours stand in front of the application (README, "Configuration"):
 # `X-Forwarded-For` is believed for that many hops and no more (coworking/client_address.py).
 # 0 (nothing in front) ignores the header; docker-compose.yml sets 1.
-NUM_PROXIES = env_int("NUM_PROXIES", 0)
-if NUM_PROXIES < 0:
-    raise ImproperlyConfigured("NUM_PROXIES is a number of proxies: 0 or more.")
+NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
 AUTHENTICATION_BACKENDS = [
     # Before any password is checked, on every login path (web, admin, API, a password
     # confirmation): a locked-out account, then too many attempts from one client address.
@@ -280,8 +337,8 @@ AUTHENTICATION_BACKENDS = [
 # Login lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account,
 # whatever the case of the email typed, the path or the client address, the account is locked
 # for AXES_COOLOFF_TIME hours. Failures are kept in the database.
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = float(env_str("AXES_COOLOFF_HOURS", "0.25"))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = env_float("AXES_COOLOFF_HOURS", 0.25)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "coworking.lockout.login_account"
@@ -293,9 +350,7 @@ AXES_VERBOSE = False
 # (`LoginAttemptsBackend`), and an account locked per address would be one more guess per address.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # API tokens work this long after the login that issued them (coworking/tokens.py).
-TOKEN_TTL = dt.timedelta(days=env_int("TOKEN_TTL_DAYS", 30))
-if TOKEN_TTL.days < 1:
-    raise ImproperlyConfigured("TOKEN_TTL_DAYS is a number of days: 1 or more.")
+TOKEN_TTL = dt.timedelta(days=env_int("TOKEN_TTL_DAYS", 30, minimum=1))
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 AUTH_PASSWORD_VALIDATORS = [
@@ -333,7 +388,7 @@ STORAGES = {
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "emails"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
@@ -342,9 +397,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ch'tipass <noreply@chtipass.
 # --- Request limits -------------------------------------------------------------------------
 # A body beyond these is refused with 413 before it is read (coworking/middleware.py). Django's
 # default for bodies read in memory: our largest, a batch of 500 offline scans, is ~100 KB.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1)
 # Multipart bodies carry files (a member's photo in the admin), which Django does not bound.
-UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -369,10 +424,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         # Login attempts per client address, on every path (coworking/lockout.py); also the
         # account erasure's password confirmation.
-        "token": env_str("THROTTLE_TOKEN", "10/min"),
-        "booking_write": env_str("THROTTLE_BOOKING_WRITE", "120/min"),
-        "scan": env_str("THROTTLE_SCAN", "600/min"),
-        "pass_credentials": env_str("THROTTLE_PASS_CREDENTIALS", "120/min"),
+        "token": env_rate("THROTTLE_TOKEN", "10/min"),
+        "booking_write": env_rate("THROTTLE_BOOKING_WRITE", "120/min"),
+        "scan": env_rate("THROTTLE_SCAN", "600/min"),
+        "pass_credentials": env_rate("THROTTLE_PASS_CREDENTIALS", "120/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -417,7 +472,7 @@ SESSION_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
@@ -452,5 +507,5 @@ LOGGING = {
         },
         "django.request": {"filters": ["redact_secrets"]},
     },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", LOG_LEVELS)},
 }
