@@ -255,3 +255,41 @@ def on_postgresql() -> bool:
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
+
+
+# --- Tests that only mean something on PostgreSQL (`@pytest.mark.postgres`) -------------------
+# On SQLite they skip and say why. In CI's PostgreSQL pass (CI_EXPECT_POSTGRES=1) a skip would
+# hide that the pass ran on the wrong database, or that a test skipped itself: both fail.
+
+
+def expects_postgresql() -> bool:
+    return os.environ.get("CI_EXPECT_POSTGRES") == "1"
+
+
+def _configured_for_postgresql() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres") is None or _configured_for_postgresql():
+        return
+    if expects_postgresql():
+        pytest.fail("CI_EXPECT_POSTGRES=1, but the tests run on SQLite: set DATABASE_URL")
+    pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://…); CI's second pass runs it")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    expected_failure = hasattr(report, "wasxfail")
+    if (
+        report.skipped
+        and not expected_failure
+        and expects_postgresql()
+        and item.get_closest_marker("postgres")
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"a PostgreSQL test skipped in the PostgreSQL pass: {report.longrepr}"

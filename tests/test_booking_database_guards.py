@@ -120,11 +120,33 @@ def test_the_booking_service_refuses_a_taken_slot_by_a_read_under_the_resource_l
     assert not any(sql.startswith('INSERT INTO "spaces_booking"') for sql in statements)
     overlap_reads = [sql for sql in statements if sql.startswith('SELECT 1 AS "a" FROM "spaces_b')]
     assert len(overlap_reads) == 1
-    if connection.vendor == "postgresql":
-        assert any(
-            'FROM "spaces_resource"' in sql and "FOR NO KEY UPDATE" in sql for sql in statements
-        )
     assert Booking.objects.count() == 1
+
+
+@pytest.mark.postgres  # SQLite has no row locks: its IMMEDIATE transaction serializes writers
+def test_on_postgresql_the_booking_service_reads_the_slot_under_a_lock_on_the_resource_row(
+    existing, bob
+):
+    with CaptureQueriesContext(connection) as queries, pytest.raises(BookingError):
+        booking_create(
+            member=bob,
+            resource=existing.resource,
+            start=paris(2026, 12, 2, 10, 30),
+            end=paris(2026, 12, 2, 11, 30),
+        )
+
+    statements = [query["sql"] for query in queries.captured_queries]
+    locks = [
+        index
+        for index, sql in enumerate(statements)
+        if 'FROM "spaces_resource"' in sql and "FOR NO KEY UPDATE" in sql
+    ]
+    overlap_reads = [
+        index
+        for index, sql in enumerate(statements)
+        if sql.startswith('SELECT 1 AS "a" FROM "spaces_b')
+    ]
+    assert locks and overlap_reads and locks[0] < overlap_reads[0]
 
 
 def test_a_refused_overlap_leaves_the_callers_transaction_usable(existing, bob):

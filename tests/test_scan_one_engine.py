@@ -21,7 +21,7 @@ from api.passes_views import PartnerThrottle
 from passes.models import Scan, Visit
 from passes.services import pass_revoke
 
-from .conftest import _member, issue_pass, make_partner_key, on_postgresql, rotating_credential
+from .conftest import _member, issue_pass, make_partner_key, rotating_credential
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -177,10 +177,9 @@ def test_a_broken_database_connection_is_replaced_before_the_scan(wsgi, twins, k
     assert Scan.objects.count() == Visit.objects.count() == 1
 
 
+@pytest.mark.postgres  # the function only ever existed on PostgreSQL
 def test_the_removed_fast_path_function_is_dropped_from_an_existing_database():
     """Databases migrated before 0002 became empty still hold the function: 0004 drops it."""
-    if not on_postgresql():
-        pytest.skip("the function only ever existed on PostgreSQL")
     drop = importlib.import_module("passes.migrations.0004_drop_scan_fast_path")
     with connection.cursor() as cursor:
         # A stand-in with the old signature, as 0002 once created it.
