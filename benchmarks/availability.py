@@ -6,7 +6,7 @@ bookings on the measured day (plus cancelled ones, and about as many bookings on
 and the whole HTTP view `GET /api/v1/spaces/<slug>/availability/?date=` through DRF's APIClient.
 
     .venv/bin/python benchmarks/availability.py [--runs 200] [--other-days 10] [--keep-db]
-        [--dump body.json]
+        [--dump body.json] [--snapshot REV]
 
 It creates (and afterwards drops) the database `chtipass_bench_availability` on 127.0.0.1:5432.
 """
@@ -19,7 +19,6 @@ import gc
 import hashlib
 import json
 import random
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -28,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from common import (
-    PROJECT_ROOT,
     benchmark_database,
     benchmark_environment,
     code_description,
     machine_description,
     median,
     percentile,
+    run_on_snapshot,
+    seed_members,
     setup_django,
     wait_for_quiet,
 )
@@ -110,25 +110,15 @@ def other_days(count: int) -> list[dt.date]:
 
 
 def build_fixture(other_days_count: int = 10) -> Fixture:
-    from django.contrib.auth.hashers import make_password
-
-    from coworking.models import Member
     from coworking.tokens import token_issue
-    from spaces.models import Booking, Closure, Membership, Resource, Space, Training
+    from spaces.models import Booking, Closure, Resource, Space, Training
 
     rng = random.Random(SEED)
     space = Space.objects.create(slug="bench", name="Bench")
     tz = space.tz
     laser = Training.objects.create(space=space, name="Laser")
-    password = make_password(None)
-    members = Member.objects.bulk_create(
-        Member(email=f"member{i}@bench.example", first_name=f"Member{i}", password=password)
-        for i in range(MEMBERS)
-    )
+    members = seed_members([space], MEMBERS)
     viewer = members[0]
-    Membership.objects.bulk_create(
-        Membership(member=m, space=space, starts_on=dt.date(2025, 1, 1)) for m in members
-    )
     resources = Resource.objects.bulk_create(
         [
             *(
@@ -212,28 +202,6 @@ def measure(label: str, runs: int, call: Callable[[], object], quiet_timeout: fl
     return Timing(label, times, cpu, queries)
 
 
-def use_implementation(revision: str) -> None:
-    """Measure `spaces/availability.py` as it was at git `revision` (e.g. the one before a change)
-    instead of the work tree's: the old module is loaded beside the new one and patched in."""
-    import types
-
-    import api.views
-    import spaces.availability
-
-    source = subprocess.run(
-        ["git", "show", f"{revision}:spaces/availability.py"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    module = types.ModuleType("spaces.availability_at_revision")
-    module.__package__ = "spaces"
-    exec(compile(source, f"{revision}:spaces/availability.py", "exec"), module.__dict__)
-    spaces.availability.space_availability = module.space_availability
-    api.views.space_availability = module.space_availability  # imported by name there
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200)
@@ -251,21 +219,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--dump", type=Path, help="write the view's JSON body to this file")
     parser.add_argument(
-        "--implementation",
-        metavar="REVISION",
-        help="measure spaces/availability.py of this git revision (e.g. 8f381dd, before the "
-        "optimization) instead of the work tree's",
+        "--snapshot",
+        metavar="REV",
+        help="measure the committed tree REV (e.g. the one before a change), not the work tree",
     )
     args = parser.parse_args(argv)
+    if args.snapshot:
+        return run_on_snapshot(args.snapshot, __file__)
 
     env = benchmark_environment(args.db_name)
     print(f"machine: {machine_description()}")
     print(f"code: {code_description()}")
     with benchmark_database(args.db_name, keep=args.keep_db):
         setup_django(env)
-        if args.implementation:
-            use_implementation(args.implementation)
-            print(f"implementation: spaces/availability.py of {args.implementation}")
         from rest_framework.test import APIClient
 
         from spaces.availability import space_availability

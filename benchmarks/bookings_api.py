@@ -14,7 +14,7 @@ Each phase stops after `--duration` seconds or `--max-requests` requests, whiche
 The booking throttle is lifted (THROTTLE_BOOKING_WRITE=100000/min) and DEBUG is off.
 
     .venv/bin/python benchmarks/bookings_api.py [--servers 2,4,3x4] [--concurrency 1,4,16]
-        [--duration 10] [--max-requests 4000] [--port 8765] [--keep-db]
+        [--duration 10] [--max-requests 4000] [--keep-db]
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ import http.client
 import itertools
 import json
 import os
-import resource
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,25 +36,26 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from common import (
-    PROJECT_ROOT,
+    HOST,
+    CpuMeter,
+    Gunicorn,
     benchmark_database,
     benchmark_environment,
     code_description,
     machine_description,
-    machine_ticks,
     percentile,
+    run_on_snapshot,
+    seed_members,
     setup_django,
     wait_for_quiet,
 )
 
-HOST = "127.0.0.1"
 PATH = "/api/v1/bookings/"
 PARIS = ZoneInfo("Europe/Paris")
 ROOMS = 400
 SLOT = dt.timedelta(minutes=30)
 OPENS, CLOSES = dt.time(8, 30), dt.time(19, 0)
 MAX_ACTIVE_BOOKINGS = 10  # the space's default: each member books at most this many rooms
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
 
@@ -122,30 +120,19 @@ class PhaseResult:
 
 
 def build_fixture(members: int) -> Fixture:
-    from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
-    from coworking.models import Member, MemberToken
-    from spaces.models import Membership, Plan, Resource, Space
+    from coworking.models import MemberToken
+    from spaces.models import Resource, Space
 
     space = Space.objects.create(
         slug="bench", name="Bench", max_active_bookings=MAX_ACTIVE_BOOKINGS
     )
-    plan = Plan.objects.create(space=space, name="Résident")
     Resource.objects.bulk_create(
         Resource(space=space, name=f"Salle {i:03}", kind=Resource.Kind.ROOM, capacity=6)
         for i in range(ROOMS)
     )
-    password = make_password(None)
-    people = Member.objects.bulk_create(
-        Member(email=f"member{i}@bench.example", first_name=f"Member{i}", password=password)
-        for i in range(members)
-    )
-    today = timezone.localdate()
-    Membership.objects.bulk_create(
-        Membership(member=m, space=space, plan=plan, starts_on=today - dt.timedelta(days=30))
-        for m in people
-    )
+    people = seed_members([space], members)
     issued = [MemberToken.build(m, now=timezone.now()) for m in people]
     MemberToken.objects.bulk_create(token for token, _key in issued)
     rooms = list(Resource.objects.filter(space=space).order_by("pk").values_list("pk", flat=True))
@@ -237,159 +224,6 @@ def count_queries(workload: Workload) -> None:
             print(f"    {sql[:110]}")
 
 
-# --- Server ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServerShape:
-    """`4` is 4 sync workers; `3x4` is 3 gthread workers of 4 threads (the Dockerfile's)."""
-
-    workers: int
-    threads: int = 1
-
-    @classmethod
-    def parse(cls, text: str) -> ServerShape:
-        workers, _, threads = text.partition("x")
-        return cls(int(workers), int(threads or 1))
-
-    def __str__(self) -> str:
-        return f"{self.workers}x{self.threads}" if self.threads > 1 else str(self.workers)
-
-    @property
-    def options(self) -> list[str]:
-        if self.threads == 1:
-            return [f"--workers={self.workers}"]
-        return [f"--workers={self.workers}", f"--threads={self.threads}", "--worker-class=gthread"]
-
-
-class Gunicorn:
-    """`gunicorn config.wsgi` on 127.0.0.1, stopped (with its workers) when the block ends."""
-
-    def __init__(self, shape: ServerShape, port: int, env: dict[str, str], log_dir: Path) -> None:
-        self.shape, self.port, self.env = shape, port, env
-        self.log_path = log_dir / f"gunicorn-{shape}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Gunicorn:
-        command = [
-            str(PROJECT_ROOT / ".venv" / "bin" / "gunicorn"),
-            "config.wsgi",
-            *self.shape.options,
-            f"--bind={HOST}:{self.port}",
-            "--log-level=warning",
-        ]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        self._wait_ready()
-        return self
-
-    def _wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.log_path.read_text()[-2000:]}")
-            try:
-                conn = http.client.HTTPConnection(HOST, self.port, timeout=2)
-                conn.request("GET", "/api/v1/spaces/")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn not ready after {timeout} s")
-
-    def pids(self) -> set[int]:
-        """The master and its workers."""
-        if self.process is None:
-            return set()
-        master = self.process.pid
-        found = {master}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                    found.add(int(entry.name))
-        return found
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
-
-
-# --- CPU accounting -------------------------------------------------------------------------
-
-
-def _process_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
-def _postgres_backends(db_name: str) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                title = (entry / "cmdline").read_bytes().decode(errors="replace")
-            except OSError:
-                continue
-            if title.startswith("postgres:") and f" {db_name} " in title:
-                found.add(int(entry.name))
-    return found
-
-
-class CpuMeter:
-    """CPU seconds used over a phase by gunicorn, our PostgreSQL backends, this load generator and
-    everything else ("other": other people's work on a shared machine), and the machine's
-    capacity over the same time ("machine": elapsed time x CPUs).
-
-    A process that exits during the phase (Django reconnects every DB_CONN_MAX_AGE=60 s) takes
-    its ticks with it, so the gunicorn and postgres figures are lower bounds.
-    """
-
-    def __init__(self, server: Gunicorn, db_name: str) -> None:
-        self.server, self.db_name = server, db_name
-
-    def snapshot(self) -> dict[str, dict[int, int]]:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        busy, total = machine_ticks()
-        return {
-            "gunicorn": {pid: _process_ticks(pid) for pid in self.server.pids()},
-            "postgres": {pid: _process_ticks(pid) for pid in _postgres_backends(self.db_name)},
-            "loadgen": {0: round((usage.ru_utime + usage.ru_stime) * CLOCK_TICKS)},
-            "busy": {0: busy},
-            "total": {0: total},
-        }
-
-    @staticmethod
-    def used(
-        before: dict[str, dict[int, int]], after: dict[str, dict[int, int]]
-    ) -> dict[str, float]:
-        seconds = {
-            key: sum(max(0, ticks - before[key].get(pid, 0)) for pid, ticks in after[key].items())
-            / CLOCK_TICKS
-            for key in after
-        }
-        machine, busy = max(seconds.pop("total"), 1 / CLOCK_TICKS), seconds.pop("busy")
-        seconds["other"] = max(0.0, busy - sum(seconds.values()))
-        seconds["machine"] = machine
-        return seconds
-
-
 # --- Load generator -------------------------------------------------------------------------
 
 
@@ -444,15 +278,16 @@ def drive(
 def run_phase(
     name: str,
     server: Gunicorn,
-    meter: CpuMeter,
+    db_name: str,
     requests: list[Request],
     concurrency: int,
     duration: float,
 ) -> PhaseResult:
-    before = meter.snapshot()
+    meter = CpuMeter(server, db_name)
+    meter.start()
     elapsed, latencies, statuses = drive(server.port, requests, concurrency, duration)
-    result = PhaseResult(name, str(server.shape), concurrency, elapsed, latencies, statuses)
-    result.cpu = CpuMeter.used(before, meter.snapshot())
+    result = PhaseResult(name, server.shape, concurrency, elapsed, latencies, statuses)
+    result.cpu = meter.stop()
     return result
 
 
@@ -511,15 +346,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--servers",
-        type=lambda text: [ServerShape.parse(part) for part in text.split(",") if part],
-        default=[ServerShape(2), ServerShape(4), ServerShape(3, 4)],
+        type=lambda text: [part for part in text.split(",") if part],
+        default=["2", "4", "3x4"],
         help="gunicorn shapes: 4 = 4 sync workers, 3x4 = 3 gthread workers x 4 threads",
     )
     parser.add_argument("--concurrency", type=int_list, default=[1, 4, 16], help="e.g. 1,4,16")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase")
     parser.add_argument("--max-requests", type=int, default=4000, help="per phase")
     parser.add_argument("--members", type=int, default=3000)
-    parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db-name", default="chtipass_bench")
     parser.add_argument(
         "--redis-url",
@@ -534,7 +368,12 @@ def main(argv: list[str] | None = None) -> int:
         help="before each phase, wait up to this many seconds for other processes to be idle",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--snapshot", metavar="REV", help="measure the committed tree REV, not the work tree"
+    )
     args = parser.parse_args(argv)
+    if args.snapshot:
+        return run_on_snapshot(args.snapshot, __file__)
 
     env = benchmark_environment(args.db_name, redis_url=args.redis_url or None)
     print(f"machine: {machine_description()}")
@@ -552,10 +391,9 @@ def main(argv: list[str] | None = None) -> int:
             for shape in args.servers:
                 reset_bookings()
                 workload = Workload(fixture)
-                with Gunicorn(shape, args.port, env, Path(log_dir)) as server:
-                    meter = CpuMeter(server, args.db_name)
+                with Gunicorn.of(shape, env, Path(log_dir) / f"gunicorn-{shape}.log") as server:
                     # Warm-up (not reported): every worker imports, connects and compiles once.
-                    slots = shape.workers * shape.threads
+                    slots = server.workers * server.threads
                     drive(server.port, workload.distinct(20 * slots), slots, args.duration)
                     for concurrency in args.concurrency:
                         count = min(args.max_requests, workload.capacity)
@@ -566,7 +404,12 @@ def main(argv: list[str] | None = None) -> int:
                         for name, make in phases:
                             wait_for_quiet(args.quiet_timeout)
                             result = run_phase(
-                                name, server, meter, make(count), concurrency, args.duration
+                                name,
+                                server,
+                                args.db_name,
+                                make(count),
+                                concurrency,
+                                args.duration,
                             )
                             results.append(result)
                             print(result.line(), flush=True)

@@ -329,6 +329,16 @@ class Gunicorn:
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
+    @classmethod
+    def of(cls, shape: str, env: dict[str, str], log: Path) -> Gunicorn:
+        """`4` is 4 sync workers; `2x8` is 2 gthread workers of 8 threads."""
+        workers, _, threads = shape.partition("x")
+        return cls(env, log, workers=int(workers), threads=int(threads or 1))
+
+    @property
+    def shape(self) -> str:
+        return f"{self.workers}x{self.threads}" if self.threads > 1 else str(self.workers)
+
     def __enter__(self) -> Gunicorn:
         command = [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -387,3 +397,46 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
+
+
+# --- Measuring a commit, not the shared work tree --------------------------------------------
+
+
+def run_on_snapshot(revision: str, script: str) -> int:
+    """Run `script` again, with the same arguments but `--snapshot`, on `git archive <revision>`
+    plus the current benchmarks/ folder: the work tree is shared and may change during a run."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="chtipass-bench-src-"))
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", revision],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        archive = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "archive", commit], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+        shutil.copytree(Path(__file__).resolve().parent, folder / "benchmarks", dirs_exist_ok=True)
+        (folder / "SNAPSHOT").write_text(commit + "\n")
+        arguments, skip = [], False
+        for argument in sys.argv[1:]:
+            if skip or argument.startswith("--snapshot"):
+                skip = argument == "--snapshot"
+                continue
+            arguments.append(argument)
+        copy = folder / "benchmarks" / Path(script).name
+        # In the snapshot's folder: Celery's Django fixup puts the working directory first on
+        # sys.path, which would otherwise import the work tree's packages over the snapshot's.
+        child = subprocess.Popen([sys.executable, str(copy), *arguments], cwd=folder)
+        try:
+            return child.wait()
+        finally:
+            if child.poll() is None:  # stopped early: let the child stop servers, drop databases
+                child.send_signal(signal.SIGTERM)
+                child.wait(timeout=60)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

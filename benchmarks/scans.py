@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import io
 import json
 import os
 import pstats
@@ -38,7 +39,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -57,6 +57,7 @@ from common import (
     database_url,
     machine_description,
     median,
+    run_on_snapshot,
     seed_members,
     setup_django,
     wait_for_quiet,
@@ -250,8 +251,8 @@ def _statement_kind(sql: str) -> str:
 
 # Where the CPU of a request goes, by the file of each function's own time (first match wins).
 PROFILE_AREAS = [
-    ("psycopg (sending, waiting, reading)", ("psycopg/",)),
-    ("Ed25519 and hashing (cryptography, hashlib)", ("cryptography", "hashlib", "_hashlib")),
+    ("psycopg (building, sending, reading)", ("psycopg/",)),
+    ("Ed25519 and hashing (cryptography, hashlib)", ("cryptography", "Ed25519", "hashlib")),
     ("Django ORM: SQL compilation", ("models/sql/",)),
     ("Django ORM: models, querysets", ("django/db/models/",)),
     ("Django DB backend wrappers", ("django/db/backends/", "django/db/transaction", "db/utils")),
@@ -275,10 +276,11 @@ PROFILE_AREAS = [
 def _profile_areas(stats: pstats.Stats, requests: int) -> list[tuple[str, float, float]]:
     areas: dict[str, float] = defaultdict(float)
     total = 0.0
-    for (filename, _line, _name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+    for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
         total += own
+        where = f"{filename}:{name}"  # C functions have no file: `~:<method 'verify' of …>`
         label = next(
-            (label for label, needles in PROFILE_AREAS if any(n in filename for n in needles)),
+            (label for label, needles in PROFILE_AREAS if any(n in where for n in needles)),
             "other (stdlib, builtins)",
         )
         areas[label] += own
@@ -363,21 +365,20 @@ def bench_inprocess(fixture: Fixture, db_name: str, scans: int) -> dict[str, Any
     )
 
     batch = next_scans(scans)
-    profiler = cProfile.Profile()
+    # CPU time, not wall time: waiting for PostgreSQL is not work this process could save.
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     for i, credential in batch:
         scan(i, credential)
     profiler.disable()
     stats = pstats.Stats(profiler)
     result["profile_areas"] = _profile_areas(stats, scans)
-    print(f"cProfile of {scans} requests, own time by area (slower under the profiler):")
+    print(f"cProfile of {scans} requests, own CPU time by area (slower under the profiler):")
     for label, share, per_scan in result["profile_areas"]:
         print(f"  {label:<52} {share:5.1f} %  {per_scan:6.3f} ms/scan")
-    out = Path(tempfile.mkdtemp(prefix="scanbench-profile-")) / "out.txt"
-    with out.open("w") as stream:
-        pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(20)
-    text = out.read_text()
-    shutil.rmtree(out.parent, ignore_errors=True)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+    text = out.getvalue()
     table = text[text.find("ncalls") :] if "ncalls" in text else text
     # Paths relative to the project and to site-packages: no machine path in the report.
     table = re.sub(r"\S*site-packages/", "", table).replace(str(PROJECT_ROOT) + "/", "")
@@ -469,12 +470,11 @@ def bench_http(fixture: Fixture, env: dict[str, str], args: argparse.Namespace) 
     results = []
     try:
         for config, connections in plan:
-            workers, _, threads = config.partition("x")
             wait_for_quiet(args.quiet_timeout, args.quiet_cores)
             reset_scan_tables(args.db_name)
             cache.clear()
             log.write_text("")
-            with Gunicorn(env, log, workers=int(workers), threads=int(threads or 1)) as server:
+            with Gunicorn.of(config, env, log) as server:
                 # Warm every worker (imports, connections, key registry) on other members.
                 run_wrk(warm_file, script, server.port, connections, args.warmup)
                 first_id = last_scan_id()
@@ -483,7 +483,7 @@ def bench_http(fixture: Fixture, env: dict[str, str], args: argparse.Namespace) 
                 summary = run_wrk(main_file, script, server.port, connections, args.duration)
                 cpu = meter.stop()
             result = RunResult(
-                config=f"gthread {config}" if threads else f"sync {config}",
+                config=f"gthread {config}" if "x" in config else f"sync {config}",
                 connections=connections,
                 rate=summary["first_checkins"] / (summary["duration_us"] / 1e6),
                 p50_ms=summary["p50_us"] / 1000,
@@ -508,45 +508,7 @@ def bench_http(fixture: Fixture, env: dict[str, str], args: argparse.Namespace) 
     return results
 
 
-# --- Snapshot and main -----------------------------------------------------------------------
-
-
-def run_on_snapshot(revision: str) -> int:
-    """Run this script again on `git archive <revision>` plus the current benchmarks/ folder:
-    the work tree is shared and may change during a run."""
-    folder = Path(tempfile.mkdtemp(prefix="scanbench-src-"))
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "rev-parse", revision],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        archive = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "archive", commit], check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-        shutil.copytree(Path(__file__).resolve().parent, folder / "benchmarks", dirs_exist_ok=True)
-        (folder / "SNAPSHOT").write_text(commit + "\n")
-        arguments, skip = [], False
-        for argument in sys.argv[1:]:
-            if skip or argument.startswith("--snapshot"):
-                skip = argument == "--snapshot"
-                continue
-            arguments.append(argument)
-        child = subprocess.Popen(
-            [sys.executable, str(folder / "benchmarks" / "scans.py"), *arguments]
-        )
-        try:
-            return child.wait()
-        finally:
-            if (
-                child.poll() is None
-            ):  # stopped early: let the child stop gunicorn, drop the database
-                child.send_signal(signal.SIGTERM)
-                child.wait(timeout=60)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+# --- Main -----------------------------------------------------------------------
 
 
 def _stop(signum: int, frame: object) -> None:
@@ -603,7 +565,7 @@ def main() -> None:
     parser.add_argument("--dump", default=None, help="write every figure to this JSON file")
     args = parser.parse_args()
     if args.snapshot:
-        raise SystemExit(run_on_snapshot(args.snapshot))
+        raise SystemExit(run_on_snapshot(args.snapshot, __file__))
     parts = set(args.parts.split(","))
     needed = args.inprocess_scans * 2 + 50 if "inprocess" in parts else 0
     if args.members < needed:
