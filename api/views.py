@@ -28,6 +28,7 @@ from coworking.models import Member, MemberToken
 from coworking.tokens import token_issue, token_revoke
 from passes.selectors import allowance_left, current_pass
 from spaces.availability import space_availability
+from spaces.calendar import member_calendar
 from spaces.models import Booking, BookingSeries, Closure, Resource, Space
 from spaces.selectors import bookings_visible_to, co_managed_space_ids
 from spaces.services import (
@@ -38,7 +39,6 @@ from spaces.services import (
 )
 
 from . import serializers as s
-from .calendar import bookings_calendar
 from .errors import error_response
 from .renderers import FastJSONRenderer
 
@@ -313,6 +313,6 @@ class BookingSeriesViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 def calendar_feed(request, token: str) -> HttpResponse:
     """The member's bookings as iCal, at a secret URL that calendar apps can poll."""
     member = get_object_or_404(Member, calendar_token=token, is_active=True)
-    response = HttpResponse(bookings_calendar(member), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(member_calendar(member), content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=300"
     return response

@@ -9,10 +9,10 @@ from django.core.mail import EmailMessage
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from icalendar import Calendar, Event
 
 from coworking.outbox import outbox_add, outbox_handler
 
+from .calendar import bookings_ical
 from .models import Booking
 from .wall_clock import time_text
 
@@ -28,23 +28,8 @@ def series_notify(bookings: list[Booking], event: str) -> None:
         outbox_add(f"bookings.{event}", {"booking_ids": [booking.pk for booking in bookings]})
 
 
-def _ics(bookings: list[Booking], cancelled: bool) -> bytes:
-    """One event per booking; its UID is the booking's, so a calendar app that got the
-    confirmation matches the cancellation of any one occurrence later."""
-    calendar = Calendar()
-    calendar.add("prodid", "-//ch'tipass//bookings//FR")
-    calendar.add("version", "2.0")
-    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
-    for booking in bookings:
-        event = Event()
-        event.add("uid", f"booking-{booking.pk}@{settings.SITE_URL.split('://')[-1]}")
-        event.add("summary", f"{booking.resource.name} — {booking.resource.space.name}")
-        event.add("dtstart", booking.start)
-        event.add("dtend", booking.end)
-        event.add("dtstamp", booking.created_at)
-        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-        calendar.add_component(event)
-    return calendar.to_ical()
+def _email_ics(bookings: list[Booking], cancelled: bool) -> bytes:
+    return bookings_ical(bookings, cancelled=cancelled, method="CANCEL" if cancelled else "PUBLISH")
 
 
 def booking_times(booking: Booking) -> str:
@@ -100,7 +85,7 @@ def _send(payload: dict[str, Any], cancelled: bool) -> None:
                 % values
             )
     message = EmailMessage(subject, body, to=[member.email])
-    message.attach("reservation.ics", _ics([booking], cancelled), "text/calendar")
+    message.attach("reservation.ics", _email_ics([booking], cancelled), "text/calendar")
     message.send()
 
 
@@ -155,7 +140,7 @@ def _send_several(payload: dict[str, Any], cancelled: bool) -> None:
             body += _("Les événements sont joints pour votre agenda.") + "\n\n"
         body += "ch'tipass"
     message = EmailMessage(subject, body, to=[member.email])
-    message.attach("reservations.ics", _ics(bookings, cancelled), "text/calendar")
+    message.attach("reservations.ics", _email_ics(bookings, cancelled), "text/calendar")
     message.send()
 
 

@@ -126,3 +126,28 @@ def test_a_deactivated_members_feed_is_not_found(client, alice, bookings):
     alice.save(update_fields=["is_active"])
 
     assert client.get(feed_url(alice)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_feed_and_the_confirmation_email_carry_the_same_event(client, alice, bookings):
+    """One event shape (spaces/calendar.py): a calendar app that subscribed to the feed and
+    opened the email sees one booking, with the same UID, times, place and state."""
+    from django.core import mail
+
+    from coworking import outbox
+    from coworking.models import OutboxMessage
+
+    for message in OutboxMessage.objects.filter(done_at__isnull=True).order_by("id"):
+        assert outbox.outbox_deliver(message.pk)
+    room = bookings["alice_room"]
+    uid = f"booking-{room.pk}@chtipass.example"
+    [emailed] = [
+        event
+        for email in mail.outbox
+        for event in Calendar.from_ical(email.attachments[0][1]).walk("VEVENT")
+        if str(event["uid"]) == uid
+    ]
+    [fed] = [event for event in events(client.get(feed_url(alice))) if str(event["uid"]) == uid]
+
+    assert emailed.to_ical() == fed.to_ical()
+    assert str(fed["location"]) == (room.resource.space.address or room.resource.space.name)
