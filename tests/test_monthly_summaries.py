@@ -165,3 +165,11 @@ class TestAtMostOnce:
     def test_planning_twice_creates_one_row_per_recipient(self, dispatch):
         summaries.summaries_plan(NOVEMBER)
         assert SummaryDispatch.objects.count() == 1
+
+
+def test_the_tasks_keep_the_names_that_queued_messages_and_the_beat_schedule_use():
+    # Moving a task to another module must not orphan a message already queued under its name.
+    celery_app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
+    queued_by_code = {"coworking.summary_send", "coworking.outbox_deliver"}
+    assert scheduled | queued_by_code <= set(celery_app.tasks)

@@ -139,3 +139,24 @@ def test_old_raw_scans_are_purged_and_visits_stay(history, clock, settings):
     assert scans_purge(now=scanned + dt.timedelta(days=29)) == 0
     assert scans_purge(now=scanned + dt.timedelta(days=31)) == 1
     assert not Scan.objects.exists() and Visit.objects.count() == 1
+
+
+def test_the_export_keeps_its_sections_in_the_same_order_whichever_app_registers_first(
+    history, alice, api
+):
+    # Each app adds its part (AppConfig.ready); the document reads as it always has.
+    data = json.loads(api.as_(alice).get("/api/v1/me/export/").content)
+    assert list(data) == [
+        "exported_at",
+        "profile",
+        "memberships",
+        "trainings",
+        "bookings",
+        "booking_series",
+        "passes",
+        "visits",
+        "scans",
+        "api_tokens",
+        "monthly_summaries",
+        "actions_in_audit_log",
+    ]
