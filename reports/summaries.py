@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from coworking.months import month_last_day
 from spaces.models import Membership
+from spaces.selectors import co_manager_memberships
 
 from .models import SummaryDispatch
 from .summary_email import summary_message
@@ -44,12 +45,11 @@ def summary_recipients(month: dt.date) -> list[int]:
     """Co-managers of a space during the month, and members who asked for their recap."""
     first, last = month, month_last_day(month)
     during = Q(starts_on__lte=last) & (Q(ends_on__isnull=True) | Q(ends_on__gte=first))
-    co_managers = Membership.objects.filter(
-        during,
-        role=Membership.Role.CO_MANAGER,
-        status=Membership.Status.ACTIVE,
-        member__is_active=True,
-    ).values_list("member_id", flat=True)
+    co_managers = (
+        co_manager_memberships(first=first, last=last)
+        .filter(member__is_active=True)
+        .values_list("member_id", flat=True)
+    )
     opted_in = Membership.objects.filter(
         during,
         status=Membership.Status.ACTIVE,

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
@@ -19,25 +19,16 @@ from coworking.models import Member
 from coworking.months import month_last_day
 from passes.models import Visit
 from passes.selectors import allowance_left, current_pass
-from spaces.models import Booking, Membership, Space
+from spaces.models import Booking, Space
+from spaces.selectors import co_manager_memberships
 
 from .charts import occupancy_heatmap_png
 from .usage import space_usage
 
 
 def _co_managed_spaces(member: Member, month: dt.date) -> list[Space]:
-    first, last = month, month_last_day(month)
-    return list(
-        Space.objects.filter(
-            Q(memberships__ends_on__isnull=True) | Q(memberships__ends_on__gte=first),
-            memberships__member=member,
-            memberships__role=Membership.Role.CO_MANAGER,
-            memberships__status=Membership.Status.ACTIVE,
-            memberships__starts_on__lte=last,
-        )
-        .distinct()
-        .order_by("name")
-    )
+    spaces = co_manager_memberships(first=month, last=month_last_day(month)).filter(member=member)
+    return list(Space.objects.filter(pk__in=spaces.values("space_id")).order_by("name"))
 
 
 def member_recap(member: Member, month: dt.date) -> dict[str, Any]:

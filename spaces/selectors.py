@@ -12,6 +12,17 @@ from coworking.models import Member
 from .models import Booking, Membership, Space
 
 
+def co_manager_memberships(*, first: dt.date, last: dt.date) -> QuerySet[Membership]:
+    """Active co-manager memberships that cover at least one day of `first`..`last`: the one
+    definition of "co-manages the space" (on a day, first == last; over a month, its ends)."""
+    return Membership.objects.filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=first),
+        role=Membership.Role.CO_MANAGER,
+        status=Membership.Status.ACTIVE,
+        starts_on__lte=last,
+    )
+
+
 def co_managed_space_ids(member: Member, *, today: dt.date | None = None) -> set[int]:
     """Spaces where `member` is an active co-manager today (everything for superusers)."""
     if not member.is_authenticated or not member.is_active:
@@ -20,13 +31,9 @@ def co_managed_space_ids(member: Member, *, today: dt.date | None = None) -> set
         return set(Space.objects.values_list("id", flat=True))
     today = today or timezone.localdate()
     return set(
-        Membership.objects.filter(
-            Q(ends_on__isnull=True) | Q(ends_on__gte=today),
-            member=member,
-            role=Membership.Role.CO_MANAGER,
-            status=Membership.Status.ACTIVE,
-            starts_on__lte=today,
-        ).values_list("space_id", flat=True)
+        co_manager_memberships(first=today, last=today)
+        .filter(member=member)
+        .values_list("space_id", flat=True)
     )
 
 
