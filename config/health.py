@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.db.models import Min
+from django.db.models import Count, Min
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -88,14 +88,17 @@ def _summaries() -> dict[str, Any]:
 
 def _outbox() -> dict[str, Any]:
     now = timezone.now()
-    undone = OutboxMessage.objects.filter(done_at__isnull=True)
-    dead = undone.filter(attempts__gte=outbox.MAX_ATTEMPTS).count()
-    oldest = undone.filter(attempts__lt=outbox.MAX_ATTEMPTS).aggregate(at=Min("created_at"))["at"]
+    counts = OutboxMessage.objects.aggregate(
+        pending=Count("pk", filter=outbox.OUTBOX_STATES["pending"]),
+        dead=Count("pk", filter=outbox.OUTBOX_STATES["dead"]),
+        oldest=Min("created_at", filter=outbox.OUTBOX_STATES["pending"]),
+    )
+    dead, oldest = counts["dead"], counts["oldest"]
     age = int((now - oldest).total_seconds()) if oldest else None
     stuck = oldest is not None and now - oldest > OUTBOX_MAX_AGE
     return {
         "ok": not dead and not stuck,
-        "pending": undone.count() - dead,
+        "pending": counts["pending"],
         "dead": dead,
         "oldest_pending_age_seconds": age,
     }

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Case, CharField, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
 from spaces.admin import MembershipInline
@@ -7,7 +8,8 @@ from spaces.admin_scoping import ManagedAdminMixin, ReadOnlyAdminMixin, managed_
 from spaces.models import Membership
 from spaces.selectors import co_managed_space_ids
 
-from .models import AuditEntry, Member
+from .models import AuditEntry, Member, OutboxMessage
+from .outbox import OUTBOX_STATES
 from .privacy import member_erase
 
 
@@ -123,3 +125,48 @@ class AuditEntryAdmin(ManagedRecordAdmin):
     list_filter = ["action"]
     date_hierarchy = "at"
     list_select_related = ["actor"]
+
+
+class OutboxStateFilter(admin.SimpleListFilter):
+    title = _("état")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return OutboxMessageAdmin.STATE_LABELS.items()
+
+    def queryset(self, request, queryset):
+        if self.value() in OUTBOX_STATES:
+            return queryset.filter(OUTBOX_STATES[self.value()])
+        return queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The work queued after requests, read-only and for superusers: a row out of attempts
+    ("abandonnée") is never run again, so someone has to read its error. Payloads name
+    members of every space, so co-managers do not see this list."""
+
+    STATE_LABELS = {
+        "pending": _("en attente"),
+        "done": _("faite"),
+        "dead": _("abandonnée (plus d'essai)"),
+    }
+    list_display = ["__str__", "created_at", "state", "attempts", "done_at"]
+    list_filter = [OutboxStateFilter, "kind"]
+    date_hierarchy = "created_at"
+    fields = ["kind", "payload", "created_at", "attempts", "claimed_at", "done_at", "last_error"]
+    readonly_fields = fields
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def get_queryset(self, request) -> QuerySet[OutboxMessage]:
+        states = [When(rule, then=Value(name)) for name, rule in OUTBOX_STATES.items()]
+        return super().get_queryset(request).annotate(state=Case(*states, output_field=CharField()))
+
+    @admin.display(description=_("état"), ordering="state")
+    def state(self, obj: OutboxMessage) -> str:
+        return self.STATE_LABELS[obj.state]

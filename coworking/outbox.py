@@ -33,6 +33,14 @@ MAX_ATTEMPTS = 5
 # A claimed row whose worker died is taken over after this long.
 CLAIM_LEASE = dt.timedelta(minutes=5)
 
+# Where a row stands. "dead" is final: it used its last attempt, nothing runs or sweeps it again,
+# and /health/ and the admin report it so that a person looks at its error.
+OUTBOX_STATES: dict[str, Q] = {
+    "done": Q(done_at__isnull=False),
+    "dead": Q(done_at__isnull=True, attempts__gte=MAX_ATTEMPTS),
+    "pending": Q(done_at__isnull=True, attempts__lt=MAX_ATTEMPTS),
+}
+
 
 def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
     def register(function: Handler) -> Handler:
