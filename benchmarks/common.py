@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -91,6 +92,8 @@ def setup_django(env: dict[str, str]) -> None:
     import django
     from django.core.management import call_command
 
+    # A `git archive` snapshot has no collected static files; serving them is not measured.
+    warnings.filterwarnings("ignore", message="No directory at", module="django.core.handlers")
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
 
@@ -153,6 +156,16 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def without_machine_paths(text: str) -> str:
+    """Profiler output with paths relative to site-packages, the standard library or the project:
+    figures copied into the reports name no machine's folders."""
+    import re
+
+    text = re.sub(r"\S*/site-packages/", "", text)
+    text = re.sub(r"\S*/lib/python3\.\d+/", "", text)
+    return re.sub(r"\S*chtipass-bench-src-[^/]+/", "", text).replace(str(PROJECT_ROOT) + "/", "")
 
 
 def code_description() -> str:
@@ -331,8 +344,9 @@ class Gunicorn:
 
     @classmethod
     def of(cls, shape: str, env: dict[str, str], log: Path) -> Gunicorn:
-        """`4` is 4 sync workers; `2x8` is 2 gthread workers of 8 threads."""
-        workers, _, threads = shape.partition("x")
+        """`4` is 4 sync workers; `2x8` is 2 gthread workers of 8 threads (`sync:4` and
+        `gthread:2x8`, the older spelling, are read the same)."""
+        workers, _, threads = shape.rpartition(":")[2].partition("x")
         return cls(env, log, workers=int(workers), threads=int(threads or 1))
 
     @property

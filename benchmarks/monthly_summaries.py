@@ -35,8 +35,7 @@ Then, for the busiest month (most bookings + visits):
 (c) `summary_message` of every co-manager (figures + matplotlib chart + templates), with the
     share of the chart rendering, and of every other recipient (recap only);
 (e) EXPLAIN (ANALYZE, BUFFERS) of every statement of the slowest space, in full for the slowest
-    ones; what-if indexes created inside a transaction that is rolled back, and a what-if query
-    (the settlement rows of one space only) — the models and migrations are not touched;
+    ones;
 (d) 20,000 more members with bookings and visits in that month, then (a), (b) and (c) again:
     the statement counts must not move.
 """
@@ -63,7 +62,9 @@ from common import (
     machine_description,
     median,
     percentile,
+    run_on_snapshot,
     setup_django,
+    without_machine_paths,
 )
 
 DB_NAME = "chtipass_summarybench"
@@ -886,7 +887,7 @@ def measure_space_usage(spaces, month: dt.date, *, capture: bool = False) -> Usa
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from coworking.usage import space_usage
+    from reports.usage import space_usage
 
     runs = []
     started, cpu = time.perf_counter(), time.process_time()
@@ -935,7 +936,7 @@ def profile_space_usage(space, month: dt.date, top: int = 12) -> str:
     import io
     import pstats
 
-    from coworking.usage import space_usage
+    from reports.usage import space_usage
 
     profiler = cProfile.Profile()
     profiler.runcall(space_usage, space, month)
@@ -945,7 +946,7 @@ def profile_space_usage(space, month: dt.date, top: int = 12) -> str:
     lines = out.getvalue().splitlines()
     start = next(i for i, line in enumerate(lines) if "ncalls" in line)
     header = next(line for line in lines if "function calls" in line)
-    return "\n".join([header.strip(), "", *lines[start:]]).rstrip()
+    return without_machine_paths("\n".join([header.strip(), "", *lines[start:]]).rstrip())
 
 
 def profile_chart() -> str:
@@ -953,7 +954,7 @@ def profile_chart() -> str:
     import cProfile
     import pstats
 
-    from coworking.charts import occupancy_heatmap_png
+    from reports.charts import occupancy_heatmap_png
 
     heatmap = [[(day * 24 + hour) % 9 * 1.5 for hour in range(24)] for day in range(7)]
     profiler = cProfile.Profile()
@@ -1021,12 +1022,12 @@ class MessageRun:
 
 
 class Instrumented:
-    """Time the parts of `summary_message` by wrapping what coworking.summary_email calls."""
+    """Time the parts of `summary_message` by wrapping what reports.summary_email calls."""
 
     PARTS = ("occupancy_heatmap_png", "space_usage", "member_recap", "render_to_string")
 
     def __init__(self) -> None:
-        import coworking.summary_email as module
+        import reports.summary_email as module
 
         self.module = module
         self.originals = {name: getattr(module, name) for name in self.PARTS}
@@ -1142,7 +1143,7 @@ def measure_messages(members, month: dt.date) -> tuple[list[MessageRun], float]:
     overhead in the timings)."""
     from django.db import connection
 
-    from coworking.summary_email import summary_message
+    from reports.summary_email import summary_message
 
     runs = []
     started = time.perf_counter()
@@ -1256,30 +1257,6 @@ def execution_ms(plan: str) -> float:
     return float(match.group(1)) if match else float("nan")
 
 
-def what_if_index(statement: str, check: Callable[[], Any]) -> Any:
-    """Create an index inside a transaction, run `check`, roll everything back."""
-    from django.db import connection, transaction
-
-    class Rollback(Exception):
-        pass
-
-    result = None
-    try:
-        with transaction.atomic():
-            started = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
-            built = time.perf_counter() - started
-            result = (built, check())
-            raise Rollback
-    except Rollback:
-        pass
-    return result
-
-
-# --------------------------------------------------------------------------------------------
-
-
 def busiest_month() -> tuple[dt.date, dict[str, int]]:
     from django.db import connection
 
@@ -1350,9 +1327,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extra-members", type=int, default=20_000)
     parser.add_argument("--explain-top", type=int, default=4, help="statements to EXPLAIN")
     parser.add_argument("--passes", type=int, default=3, help="timing passes of (a)")
-    parser.add_argument("--no-what-if", action="store_true", help="skip the what-if indexes")
     parser.add_argument("--seed", type=int, default=20251)
+    parser.add_argument(
+        "--snapshot", metavar="REV", help="measure the committed tree REV, not the work tree"
+    )
     args = parser.parse_args(argv)
+    if args.snapshot:
+        return run_on_snapshot(args.snapshot, __file__)
     if args.members < args.spaces:
         parser.error("--members must be at least --spaces (one co-manager per space)")
 
@@ -1378,9 +1359,9 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> None:
     from django.db import connection
 
-    from coworking.charts import occupancy_heatmap_png
     from coworking.models import Member
-    from coworking.summaries import summary_recipients
+    from reports.charts import occupancy_heatmap_png
+    from reports.summaries import summary_recipients
     from spaces.models import Membership, Space
 
     # ---- load ----------------------------------------------------------------------------
@@ -1515,9 +1496,6 @@ def run(args: argparse.Namespace) -> None:
         print("```sql\n" + connection.ops.compose_sql(sql, _params) + "\n```\n")
         print("```\n" + plan + "\n```")
 
-    if not args.no_what_if:
-        what_ifs(plans, spaces, month, settlement)
-
     # ---- (d) ---------------------------------------------------------------------------
     print(
         f"\n## (d) {args.extra_members:,} more members, with bookings and visits in {month:%Y-%m}\n"
@@ -1542,7 +1520,7 @@ def run(args: argparse.Namespace) -> None:
     _grown_serial, grown_serial_cpu = accounted_serial_pass(spaces, month)
     grown_durations, grown_settlement_queries, _ = measure_settlement(month)
     # The charts run no SQL and do not depend on the data's size: stubbed here, to save time.
-    import coworking.summary_email as summary_email
+    import reports.summary_email as summary_email
 
     real_chart = summary_email.occupancy_heatmap_png
     summary_email.occupancy_heatmap_png = lambda heatmap, title: b"\x89PNG stub"
@@ -1604,141 +1582,6 @@ def timing_passes(spaces, month: dt.date, passes: int) -> UsagePass:
     what = f"median of {passes} passes" if passes > 1 else "one pass"
     report_usage_pass(f"{what} without CaptureQueriesContext", chosen)
     return chosen
-
-
-def space_settlement_rows(space, month: dt.date) -> list[tuple]:
-    """What settlement_lines needs for one space: only the rows where it hosts or sends.
-
-    A what-if of a code change, measured here; the application is not modified.
-    """
-    from django.db.models import Count, F, Q
-
-    from passes.models import Network
-    from passes.usage import month_visits
-
-    networks = list(Network.objects.filter(spaces=space))
-    return list(
-        month_visits(month)
-        .filter(network__in=networks)
-        .filter(Q(host=space) | Q(home=space))
-        .exclude(host=F("home"))
-        .values("network_id", "host__slug", "home__slug")
-        .annotate(visits=Count("id"), flagged=Count("id", filter=Q(flagged=True)))
-        .values_list("network_id", "host__slug", "home__slug", "visits", "flagged")
-    )
-
-
-def run_statement(sql: str, params: Any, times: int) -> tuple[float, Accounting]:
-    """Execute one statement `times` times, serially, CPU accounted; median wall time."""
-    from django.db import connection
-
-    durations = []
-    with serial_queries(), Accounting() as accounting:
-        for _ in range(times):
-            started = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                cursor.fetchall()
-            durations.append(time.perf_counter() - started)
-    return median(durations), accounting
-
-
-def what_ifs(plans: dict, spaces, month: dt.date, settlement: dict, times: int = 10) -> None:
-    """What the slowest statement would cost with an extra index (created in a transaction that
-    is rolled back) or restricted to the space's own rows; nothing of the project is changed.
-
-    The settlement statement is the same for every space (same SQL, same parameters): running
-    it `times` times, serially and CPU accounted, measures what it costs each space_usage.
-    """
-    from django.db import connection
-
-    entry = next(
-        (entry for entry in plans.values() if label_of(entry[0]).startswith(SETTLEMENT_LABEL)),
-        None,
-    )
-    if entry is None:
-        return
-    sql, params, plan = entry
-    baseline_scans = {index: scans_of(explained) for index, (_s, _p, explained) in plans.items()}
-    print("\n### What-if: indexes (created in a transaction that is rolled back)\n")
-    print(
-        f"The settlement statement run {times} times serially (no parallel workers), CPU "
-        f"accounted (Python + PostgreSQL backend, per run); then EXPLAIN ANALYZE with the "
-        f"default settings, and the other statements whose plan changed.\n"
-    )
-    print(
-        "| index | build | per run: wall, CPU | EXPLAIN ANALYZE (parallel allowed) | scans "
-        "| other plans changed |"
-    )
-    print("|---|---|---|---|---|---|")
-    wall, accounting = run_statement(sql, params, times)
-    cpu = accounting.cpu + (accounting.backend or 0.0)
-    print(
-        f"| none (as migrated) | | {ms(wall)}, {ms(cpu / times)} "
-        f"| {execution_ms(plan):.1f} ms | {'; '.join(scans_of(plan))} | |"
-    )
-    candidates = (
-        ("passes_visit (date)", "CREATE INDEX bench_visit_date ON passes_visit (date)"),
-        (
-            "passes_visit (network_id, date)",
-            "CREATE INDEX bench_visit_network_date ON passes_visit (network_id, date)",
-        ),
-        (
-            "passes_visit (date) INCLUDE (network_id, host_id, home_id, flagged)",
-            "CREATE INDEX bench_visit_date_covering ON passes_visit (date) "
-            "INCLUDE (network_id, host_id, home_id, flagged)",
-        ),
-    )
-    for name, statement in candidates:
-
-        def check(sql=sql, params=params):
-            measured = run_statement(sql, params, times)
-            explained = explain(sql, params)
-            changed = []
-            for index, (other_sql, other_params, before) in plans.items():
-                if other_sql == sql:
-                    continue
-                after = explain(other_sql, other_params)
-                if scans_of(after) != baseline_scans[index]:
-                    changed.append(
-                        f"#{index + 1} ({execution_ms(before):.1f} → {execution_ms(after):.1f} ms)"
-                    )
-            return measured, explained, changed
-
-        built, ((wall, accounting), explained, changed) = what_if_index(statement, check)
-        cpu = accounting.cpu + (accounting.backend or 0.0)
-        print(
-            f"| {name} | {secs(built)} | {ms(wall)}, {ms(cpu / times)} "
-            f"| {execution_ms(explained):.1f} ms | {'; '.join(scans_of(explained))} "
-            f"| {', '.join(changed) or 'none'} |"
-        )
-
-    print("\n### What-if: settlement_lines reading only the space's own rows (not applied)\n")
-    durations, mismatches = [], 0
-    with serial_queries(), Accounting() as accounting:
-        for space in spaces:
-            started = time.perf_counter()
-            rows = space_settlement_rows(space, month)
-            durations.append(time.perf_counter() - started)
-            for _network, host, home, visits, _flagged in rows:
-                if settlement["matrix"][host][home]["count"] != visits:
-                    mismatches += 1
-    slowest = spaces[max(range(len(spaces)), key=durations.__getitem__)]
-    with connection.execute_wrapper(recorder := SqlTimer()):
-        space_settlement_rows(slowest, month)
-    alt_sql, alt_params, _duration = recorder.calls[-1]
-    alt_plan = explain(alt_sql, alt_params)
-    print(
-        f"- `month_visits(month).filter(network__in=…).filter(Q(host=space) | Q(home=space))…`: "
-        f"{secs(sum(durations))} for the {len(spaces)} spaces (2 statements each, serial), "
-        f"median {ms(median(durations))}, max {ms(max(durations))}; {accounting.describe()}; "
-        f"same counts as the full matrix: "
-        f"{'yes' if not mismatches else f'NO ({mismatches} differ)'}"
-    )
-    print(
-        f"- its plan for {slowest.slug}: {execution_ms(alt_plan):.1f} ms, "
-        f"{'; '.join(scans_of(alt_plan))}"
-    )
 
 
 if __name__ == "__main__":

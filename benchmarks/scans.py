@@ -61,6 +61,7 @@ from common import (
     seed_members,
     setup_django,
     wait_for_quiet,
+    without_machine_paths,
 )
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -380,8 +381,7 @@ def bench_inprocess(fixture: Fixture, db_name: str, scans: int) -> dict[str, Any
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
     text = out.getvalue()
     table = text[text.find("ncalls") :] if "ncalls" in text else text
-    # Paths relative to the project and to site-packages: no machine path in the report.
-    table = re.sub(r"\S*site-packages/", "", table).replace(str(PROJECT_ROOT) + "/", "")
+    table = without_machine_paths(table)
     result["profile_tottime"] = table = table.rstrip()
     print(table)
     result["outcomes"] = dict(scan_outcomes())
@@ -483,7 +483,7 @@ def bench_http(fixture: Fixture, env: dict[str, str], args: argparse.Namespace) 
                 summary = run_wrk(main_file, script, server.port, connections, args.duration)
                 cpu = meter.stop()
             result = RunResult(
-                config=f"gthread {config}" if "x" in config else f"sync {config}",
+                config=f"gthread {server.shape}" if server.threads > 1 else f"sync {server.shape}",
                 connections=connections,
                 rate=summary["first_checkins"] / (summary["duration_us"] / 1e6),
                 p50_ms=summary["p50_us"] / 1000,
