@@ -160,7 +160,7 @@ class TestAtMostOnce:
             results = [summaries.summary_send(dispatch.pk) for _ in range(5)]
         assert results == ["send_failed"] * summaries.MAX_ATTEMPTS + ["skipped"] * 2
         dispatch.refresh_from_db()
-        assert dispatch.status == "pending" and "smtp down" in dispatch.last_error
+        assert dispatch.status == "failed" and "smtp down" in dispatch.last_error
 
     def test_planning_twice_creates_one_row_per_recipient(self, dispatch):
         summaries.summaries_plan(NOVEMBER)
@@ -173,3 +173,30 @@ def test_the_tasks_keep_the_names_that_queued_messages_and_the_beat_schedule_use
     scheduled = {entry["task"] for entry in celery_app.conf.beat_schedule.values()}
     queued_by_code = {"coworking.summary_send", "coworking.outbox_deliver"}
     assert scheduled | queued_by_code <= set(celery_app.tasks)
+
+
+def test_the_recap_counts_the_allowance_of_the_pass_the_members_pages_show(
+    clock, alice, network, signing, mutualab
+):
+    """A member with passes in two networks: the recap reads the current pass as the member's
+    pages do (newest first, passes.selectors), not whichever row comes first."""
+    from passes.models import AllowanceCounter, Network, NetworkSpace
+    from passes.selectors import allowance_left, current_pass
+    from reports.summary_email import member_recap
+
+    from .conftest import issue_pass
+
+    coast = Network.objects.create(
+        slug="littoral", name="Littoral", monthly_visits=3, monthly_visits_per_host=2
+    )
+    NetworkSpace.objects.create(network=coast, space=mutualab, daily_visitor_capacity=10)
+    clock.move_to(paris(2026, 11, 2, 9))
+    issue_pass(alice, network)
+    clock.move_to(paris(2026, 11, 3, 9))
+    newest = issue_pass(alice, coast)
+    AllowanceCounter.objects.create(member=alice, network=coast, month=NOVEMBER, used=1)
+    clock.move_to(NOW)
+
+    assert current_pass(alice) == newest
+    assert member_recap(alice, NOVEMBER)["allowance_left"] == 2
+    assert allowance_left(newest, NOVEMBER).network_left == 2
