@@ -135,7 +135,7 @@ def browser(fake_camera) -> Iterator:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _unavailable("the `playwright` package is missing (pip install -e '.[dev]')")
+        _unavailable("the `playwright` package is missing (python3 dev.py installs the dev lock)")
     # Playwright's sync API keeps an event loop running in this thread: Django's ORM would
     # refuse to run in the test itself. Only for as long as the browser tests run.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
