@@ -285,3 +285,23 @@ def test_the_number_of_queries_does_not_grow_with_spaces_or_visits(
     assert len(many) == len(few) == 2
     assert len(many_visits) == len(few_visits) == 4
     assert len(many_review) == len(few_review)
+
+
+def test_every_spaces_review_agrees_with_the_network_settlement(november, mutualab, filature, quai):
+    """The review of one space (the dashboard, the summary email) and the network's matrix are
+    the same rule read two ways: every balance line is the pair's net, seen from that space."""
+    settled = network_settlement(november, NOVEMBER)
+    nets = {}
+    for pair in settled["pairs"]:
+        nets[(pair["a"], pair["b"])] = pair["net"]
+        nets[(pair["b"], pair["a"])] = -pair["net"]
+    for space in (mutualab, filature, quai):
+        lines = [
+            line
+            for line in space_usage(space, NOVEMBER)["settlement"]
+            if line["network"] == "chtipass"
+        ]
+        assert {line["space"]: line["balance"] for line in lines} == {
+            other: nets[(space.slug, other)] for other in settled["spaces"] if other != space.slug
+        }
+        assert sum(line["balance"] for line in lines) == settled["balances"][space.slug]["balance"]
