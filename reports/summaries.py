@@ -23,7 +23,7 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone
 
 from coworking.months import month_last_day
@@ -104,6 +104,10 @@ def summaries_resume() -> int:
     SummaryDispatch.objects.filter(
         status=SummaryDispatch.Status.SENDING, claimed_at__lt=stale
     ).update(status=SummaryDispatch.Status.UNKNOWN)
+    # A worker that died while building on the last attempt left it "building": failed.
+    SummaryDispatch.objects.filter(
+        status=SummaryDispatch.Status.BUILDING, claimed_at__lt=stale, attempts__gte=MAX_ATTEMPTS
+    ).update(status=SummaryDispatch.Status.FAILED)
     return _queue(list(_sendable(SummaryDispatch.objects.all()).values_list("pk", flat=True)))
 
 
@@ -122,6 +126,15 @@ def dispatches_needing_attention(*, now: dt.datetime | None = None) -> dict[str,
     dead = Q(status=SummaryDispatch.Status.FAILED) | out_of_attempts
     return SummaryDispatch.objects.aggregate(
         unknown=Count("pk", filter=unknown), dead=Count("pk", filter=dead)
+    )
+
+
+def _pending_or_failed() -> Case:
+    """After a failed attempt: pending again, or failed for good if it was the last one, so
+    that no row out of attempts is left looking as if a job would still send it."""
+    return Case(
+        When(attempts__gte=MAX_ATTEMPTS, then=Value(SummaryDispatch.Status.FAILED)),
+        default=Value(SummaryDispatch.Status.PENDING),
     )
 
 
@@ -154,7 +167,7 @@ def summary_send(dispatch_id: int, *, token: str | None = None) -> str:
     except Exception as error:
         logger.exception("Summary %s could not be built.", dispatch_id)
         SummaryDispatch.objects.filter(pk=dispatch_id, claim_token=token).update(
-            status=SummaryDispatch.Status.PENDING, last_error=repr(error)[:2000]
+            status=_pending_or_failed(), last_error=repr(error)[:2000]
         )
         return "build_failed"
     # 3. Only the claimant moves it to "sending", and only once.
@@ -169,7 +182,7 @@ def summary_send(dispatch_id: int, *, token: str | None = None) -> str:
         logger.exception("Summary %s could not be sent.", dispatch_id)
         # The mail server refused it: nothing left, so it may be tried again.
         SummaryDispatch.objects.filter(pk=dispatch_id, claim_token=token).update(
-            status=SummaryDispatch.Status.PENDING, last_error=repr(error)[:2000]
+            status=_pending_or_failed(), last_error=repr(error)[:2000]
         )
         return "send_failed"
     SummaryDispatch.objects.filter(pk=dispatch_id, claim_token=token).update(
