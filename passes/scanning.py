@@ -1,10 +1,13 @@
 """Validating a ch'tipass at a host: the checks of SPEC §3, in order, and what is recorded.
 
 Every attempt is stored as a Scan. An accepted scan records a Visit (one per member, host and
-local day) and consumes the allowance with conditional UPDATEs, so that concurrent scans never
-exceed it. Scans of one pass are serialized by locking the pass row (SQLite's IMMEDIATE
-transactions already serialize all writers). A scanner's nonce belongs to the first credential
-sent with it at a host: the database's unique constraint decides between concurrent ones.
+local day) and consumes the allowance. Nothing is locked ahead: the checks read the pass and
+all they need in one statement, then each write is one the database decides: the Visit and a
+rotating code's first use are unique, the counters move with `INSERT … ON CONFLICT` and
+`UPDATE … WHERE used < limit` (passes/counters.py). A write that loses to a concurrent scan
+(a visit made, a code used, a nonce taken meanwhile) undoes the attempt and the scan is decided
+again on what won. A scanner's nonce belongs to the first credential sent with it at a host.
+The same SQL runs on PostgreSQL and SQLite; benchmarks/SCANS.md says what a scan costs.
 """
 
 from __future__ import annotations
@@ -14,25 +17,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from coworking.models import Member
 from spaces.models import Space
 
 from . import codec
-from .keys import verifying_key
+from .counters import AdmissionCounters
+from .keys import signing_key_columns, signing_key_from_columns, verifying_key, verifying_key_of
 from .models import (
     AllowanceCounter,
     CounterUse,
-    HostDayCounter,
+    Network,
     NetworkSpace,
     PartnerKey,
     Pass,
     Scan,
     Visit,
 )
-from .selectors import month_start
+from .selectors import month_start, visits_left
 
 # What a Scan keeps of the text read (a ch'tipass is 145 characters).
 _CREDENTIAL_KEPT = Scan._meta.get_field("credential").max_length
@@ -82,78 +86,145 @@ class ScanRequest:
     scanned_by: Member | None = None
 
 
-def _allowance(pass_obj: Pass, host: Space, day: dt.date) -> dict[str, int]:
-    network = pass_obj.network
-    used = dict(
-        AllowanceCounter.objects.filter(
-            member_id=pass_obj.member_id, network=network, month=month_start(day)
-        ).values_list("host_id", "used")
-    )
-    network_left = max(network.monthly_visits - used.get(None, 0), 0)
-    host_left = max(network.monthly_visits_per_host - used.get(host.pk, 0), 0)
-    return {"network_left": network_left, "host_left": min(network_left, host_left)}
+# What the scan's one read brings along with the pass (see `_read`).
+_PASS_COLUMNS = (
+    "id",
+    "status",
+    "network",
+    "member",
+    "membership",
+    "network__id",
+    "network__slug",
+    "network__monthly_visits",
+    "network__monthly_visits_per_host",
+    "membership__id",
+    "membership__space",
+    "membership__status",
+    "membership__starts_on",
+    "membership__ends_on",
+    "membership__space__id",
+    "membership__space__name",
+    "membership__space__timezone",
+    "member__id",
+    "member__first_name",
+    "member__photo",
+    "member__is_active",
+)
 
 
-def _admit(
-    request: ScanRequest,
-    pass_obj: Pass,
-    link: NetworkSpace | None,
-    day: dt.date,
-    *,
-    force: bool,
-    flag_reason: str = "",
-) -> Visit:
-    """Capacity and allowance, then the Visit. The caller's savepoint undoes all on refusal.
+def _read(claims: codec.Claims, host: Space, day: dt.date) -> Pass | None:
+    """The pass named by `claims`, with everything the checks read, in one statement.
 
-    Each limit is one conditional UPDATE: under concurrency the database, not a read made
-    earlier, decides. `force` (an offline acceptance) counts the visit without limits.
+    Annotated on the pass: its signing key's row, the host's link to the pass's network,
+    today's visit here, the first use of a rotating code and the month's allowance counters.
+    Nothing is locked: the writes that follow are conditional or unique, and a conflict
+    sends the whole scan round again (`scan_record`).
     """
-    host, network, member_id = request.host, pass_obj.network, pass_obj.member_id
-    month = month_start(day)
-    # Counters start at zero: create the missing ones, one statement per table.
-    HostDayCounter.objects.bulk_create(
-        [HostDayCounter(network=network, host=host, date=day)], ignore_conflicts=True
+    member, network = OuterRef("member_id"), OuterRef("network_id")
+    counters = AllowanceCounter.objects.filter(
+        member_id=member, network_id=network, month=month_start(day)
     )
-    AllowanceCounter.objects.bulk_create(
-        [
-            AllowanceCounter(member_id=member_id, network=network, month=month, host=None),
-            AllowanceCounter(member_id=member_id, network=network, month=month, host=host),
-        ],
-        ignore_conflicts=True,
-    )
-    host_day = HostDayCounter.objects.filter(network=network, host=host, date=day)
-    allowance = AllowanceCounter.objects.filter(member_id=member_id, network=network, month=month)
-    if force:
-        allowance = allowance.filter(Q(host__isnull=True) | Q(host=host))
-    else:
-        host_day = host_day.filter(used__lt=link.daily_visitor_capacity)
-        allowance = allowance.filter(
-            Q(host__isnull=True, used__lt=network.monthly_visits)
-            | Q(host=host, used__lt=network.monthly_visits_per_host)
+    annotations: dict[str, Any] = {
+        **signing_key_columns(claims.kid),
+        "link_capacity": Subquery(
+            NetworkSpace.objects.filter(network_id=network, space_id=host.pk).values(
+                "daily_visitor_capacity"
+            )[:1]
+        ),
+        "visit_today": Subquery(
+            Visit.objects.filter(member_id=member, host_id=host.pk, date=day).values("pk")[:1]
+        ),
+        "network_used": Subquery(counters.filter(host__isnull=True).values("used")[:1]),
+        "host_used": Subquery(counters.filter(host_id=host.pk).values("used")[:1]),
+    }
+    if not claims.is_static:
+        uses = CounterUse.objects.filter(pass_obj_id=OuterRef("pk"), counter=claims.counter)
+        annotations["use_host"] = Subquery(uses.values("host_id")[:1])
+        annotations["use_scan"] = Subquery(uses.values("first_scan_id")[:1])
+    return (
+        Pass.objects.select_related("network", "membership__space", "member")
+        .only(*_PASS_COLUMNS)
+        .annotate(**annotations)
+        .filter(
+            pk=claims.pass_id, member_id=claims.member_id, membership__space_id=claims.home_space_id
         )
-    if host_day.update(used=F("used") + 1) != 1:
-        raise Refusal("host_full")
-    if allowance.update(used=F("used") + 1) != 2:  # network-wide and at this host
-        raise Refusal("allowance_exhausted")
+        .order_by()
+        .first()
+    )
+
+
+def _visit_create(
+    request: ScanRequest, pass_obj: Pass, day: dt.date, *, uses_allowance: bool, flag_reason: str
+) -> Visit:
     return Visit.objects.create(
-        member_id=member_id,
+        member_id=pass_obj.member_id,
         pass_obj=pass_obj,
-        network=network,
-        host=host,
+        network_id=pass_obj.network_id,
+        host=request.host,
         home_id=pass_obj.membership.space_id,
         date=day,
-        uses_allowance=True,
+        uses_allowance=uses_allowance,
         flagged=bool(flag_reason),
         flag_reason=flag_reason,
     )
 
 
+def _admit(
+    request: ScanRequest,
+    pass_obj: Pass,
+    capacity: int | None,
+    day: dt.date,
+    known: dict[int | None, int | None],
+    *,
+    force: bool,
+    flag_reason: str = "",
+) -> tuple[Visit, dict[str, int]]:
+    """Capacity and allowance, then the Visit; refused, nothing is left used.
+
+    `force` (an offline acceptance) counts the visit without limits. Returns the visit and
+    the allowance left afterwards.
+    """
+    host, network = request.host, pass_obj.network
+    # The Visit first: if another scan made it meanwhile, its unique constraint stops this
+    # one before any counter moves (the next attempt answers `already_checked_in`).
+    visit = _visit_create(request, pass_obj, day, uses_allowance=True, flag_reason=flag_reason)
+    counters = AdmissionCounters(visit)
+    if not counters.host_day(network.pk, host.pk, day, None if force else capacity):
+        counters.undo()
+        raise Refusal("host_full")
+    limits = {
+        None: None if force else network.monthly_visits,
+        host.pk: None if force else network.monthly_visits_per_host,
+    }
+    used = counters.allowance(pass_obj.member_id, network.pk, month_start(day), limits, known)
+    if used is None:
+        counters.undo()
+        raise Refusal("allowance_exhausted")
+    return visit, _allowance(network, network_used=used[None], host_used=used[host.pk])
+
+
+def _allowance(network: Network, *, network_used: int | None, host_used: int | None) -> dict:
+    left = visits_left(network, network_used=network_used or 0, host_used=host_used or 0)
+    return {"network_left": left.network_left, "host_left": left.host_left}
+
+
 def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
     """Run the checks of SPEC §3 in order; the first failure is the reason."""
     host = request.host
-    # 1–4. The credential itself: format, key, signature, validity window.
+    day = moment.astimezone(host.tz).date()
+    # 1. The format, read before anything else: a text that is no ch'tipass costs no query.
     try:
-        claims = codec.verify(request.credential, lambda kid: verifying_key(kid, moment))
+        claims = codec.decode(request.credential)[0]
+    except codec.CredentialError as error:
+        return Outcome("refused", error.code)
+    pass_obj = _read(claims, host, day)
+    # 2–4. Key, signature, validity window (the key comes with the pass, or alone if none).
+    try:
+        if pass_obj is not None:
+            key = verifying_key_of(signing_key_from_columns(pass_obj), moment)
+            claims = codec.verify(request.credential, lambda kid: key)
+        else:
+            claims = codec.verify(request.credential, lambda kid: verifying_key(kid, moment))
         codec.check_validity(claims, moment.timestamp())
     except codec.CredentialError as error:
         return Outcome("refused", error.code)
@@ -161,36 +232,23 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
     if claims.is_static and request.offline:
         outcome.reason = "online_only"
         return outcome
-    # The pass row lock serializes every scan of this pass.
-    pass_obj = (
-        # Only the pass row (OF self), and NO KEY: rows that merely reference it stay free.
-        Pass.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("network", "membership__space", "member")
-        .filter(
-            pk=claims.pass_id, member_id=claims.member_id, membership__space_id=claims.home_space_id
-        )
-        .first()
-    )
     if pass_obj is None:  # signed by us, but for a pass that no longer exists
         outcome.reason = "revoked"
         return outcome
     outcome.pass_obj = pass_obj
+    known = {None: pass_obj.network_used, host.pk: pass_obj.host_used}
+    outcome.allowance = _allowance(
+        pass_obj.network, network_used=pass_obj.network_used, host_used=pass_obj.host_used
+    )
     # 5. A rotating code seen at another host is a shared screenshot; at this host, the camera
     #    read it again and gets the first answer.
-    if not claims.is_static:
-        use = (
-            CounterUse.objects.select_related("first_scan")
-            .filter(pass_obj=pass_obj, counter=claims.counter)
-            .first()
-        )
-        if use is not None and use.host_id != host.pk:
+    if not claims.is_static and pass_obj.use_host is not None:
+        if pass_obj.use_host != host.pk:
             outcome.reason = "stale_code"
             return outcome
-        if use is not None:
-            outcome.replay_of = use.first_scan
-            return outcome
+        outcome.replay_of = Scan.objects.get(pk=pass_obj.use_scan)
+        return outcome
     home = pass_obj.membership.space
-    day = moment.astimezone(host.tz).date()
     # 6–8. Pass state, the member's account, home membership, network.
     if pass_obj.status != Pass.Status.ACTIVE:
         outcome.reason = pass_obj.status  # "revoked" or "suspended"
@@ -202,40 +260,37 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
         outcome.reason = "membership_inactive"
         return outcome
     is_home = host.pk == home.pk
-    link = (
-        None
-        if is_home
-        else NetworkSpace.objects.filter(network_id=pass_obj.network_id, space=host).first()
-    )
-    if not is_home and link is None:
+    if not is_home and pass_obj.link_capacity is None:
         outcome.reason = "not_in_network"
         return outcome
     # Already here today: accepted again, nothing more is used.
-    existing = Visit.objects.filter(member_id=pass_obj.member_id, host=host, date=day).first()
-    if existing is not None:
-        outcome.decision, outcome.visit, outcome.already_checked_in = "accepted", existing, True
+    if pass_obj.visit_today is not None:
+        outcome.decision, outcome.already_checked_in = "accepted", True
+        outcome.visit = Visit(pk=pass_obj.visit_today, date=day)
         return outcome
+    outcome.decision = "accepted"
     if is_home:  # a check-in at home uses no allowance
-        outcome.decision = "accepted"
-        outcome.visit = Visit.objects.create(
-            member_id=pass_obj.member_id,
-            pass_obj=pass_obj,
-            network_id=pass_obj.network_id,
-            host=host,
-            home=home,
-            date=day,
-            uses_allowance=False,
-        )
+        outcome.visit = _visit_create(request, pass_obj, day, uses_allowance=False, flag_reason="")
         return outcome
     # 9–10. Capacity and allowance, then the Visit, all or nothing.
     try:
-        with transaction.atomic():
-            outcome.visit = _admit(request, pass_obj, link, day, force=False)
+        outcome.visit, outcome.allowance = _admit(
+            request, pass_obj, pass_obj.link_capacity, day, known, force=False
+        )
     except Refusal as refusal:
-        outcome.reason = refusal.reason
-        return outcome
-    outcome.decision = "accepted"
+        outcome.decision, outcome.reason = "refused", refusal.reason
+        if refusal.reason == "allowance_exhausted":  # the read may predate the refusing scan
+            outcome.allowance = _allowance_now(pass_obj, host, day)
     return outcome
+
+
+def _allowance_now(pass_obj: Pass, host: Space, day: dt.date) -> dict[str, int]:
+    used = dict(
+        AllowanceCounter.objects.filter(
+            member_id=pass_obj.member_id, network_id=pass_obj.network_id, month=month_start(day)
+        ).values_list("host_id", "used")
+    )
+    return _allowance(pass_obj.network, network_used=used.get(None), host_used=used.get(host.pk))
 
 
 def _flag_offline_acceptance(request: ScanRequest, outcome: Outcome, moment: dt.datetime) -> None:
@@ -246,27 +301,18 @@ def _flag_offline_acceptance(request: ScanRequest, outcome: Outcome, moment: dt.
     reason = outcome.reason
     outcome.flagged = True
     outcome.extra["flag_reason"] = reason
-    existing = Visit.objects.filter(
-        member_id=pass_obj.member_id, host=request.host, date=day
-    ).first()
-    if existing is not None:
-        outcome.decision, outcome.visit, outcome.already_checked_in = "accepted", existing, True
-        return
-    if request.host.pk == pass_obj.membership.space_id:
-        outcome.visit = Visit.objects.create(
-            member_id=pass_obj.member_id,
-            pass_obj=pass_obj,
-            network_id=pass_obj.network_id,
-            host=request.host,
-            home_id=request.host.pk,
-            date=day,
-            uses_allowance=False,
-            flagged=True,
-            flag_reason=reason,
+    outcome.decision = "accepted"
+    if pass_obj.visit_today is not None:
+        outcome.visit, outcome.already_checked_in = Visit(pk=pass_obj.visit_today, date=day), True
+    elif request.host.pk == pass_obj.membership.space_id:
+        outcome.visit = _visit_create(
+            request, pass_obj, day, uses_allowance=False, flag_reason=reason
         )
     else:
-        outcome.visit = _admit(request, pass_obj, None, day, force=True, flag_reason=reason)
-    outcome.decision = "accepted"
+        known = {None: pass_obj.network_used, request.host.pk: pass_obj.host_used}
+        outcome.visit, outcome.allowance = _admit(
+            request, pass_obj, None, day, known, force=True, flag_reason=reason
+        )
 
 
 def _visitor(pass_obj: Pass) -> dict[str, Any]:
@@ -278,14 +324,10 @@ def _visitor(pass_obj: Pass) -> dict[str, Any]:
     }
 
 
-def _response(request: ScanRequest, outcome: Outcome, moment: dt.datetime) -> dict[str, Any]:
+def _response(request: ScanRequest, outcome: Outcome) -> dict[str, Any]:
     accepted = outcome.decision == "accepted"
     visit = outcome.visit
-    allowance = None
-    if outcome.pass_obj is not None and (accepted or outcome.reason == "allowance_exhausted"):
-        allowance = _allowance(
-            outcome.pass_obj, request.host, moment.astimezone(request.host.tz).date()
-        )
+    shows_allowance = accepted or outcome.reason == "allowance_exhausted"
     return {
         "decision": outcome.decision,
         "reason": None if accepted else outcome.reason,
@@ -296,7 +338,7 @@ def _response(request: ScanRequest, outcome: Outcome, moment: dt.datetime) -> di
             else None
         ),
         "visitor": _visitor(outcome.pass_obj) if accepted else None,
-        "allowance": allowance,
+        "allowance": outcome.allowance if outcome.pass_obj and shows_allowance else None,
         "id_check_required": bool(accepted and outcome.claims and outcome.claims.is_static),
         "offline": request.offline,
         "flagged": outcome.flagged,
@@ -355,7 +397,7 @@ def _answer_to_used_nonce(
     if refused is not None:
         return refused.response
     outcome = _nonce_reused(request, moment)
-    response = _response(request, outcome, moment)
+    response = _response(request, outcome)
     try:
         with transaction.atomic():
             _stored(
@@ -373,6 +415,11 @@ def _answer_to_used_nonce(
     return response
 
 
+# A conflict (a nonce, a visit or a code's first use written meanwhile by another scan) undoes
+# the attempt and the next one reads what won; more than a few in a row is a bug, not a race.
+_ATTEMPTS = 3
+
+
 def scan_record(request: ScanRequest, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """Validate one credential at `request.host`, store the Scan and answer as SPEC §5 says.
 
@@ -384,60 +431,66 @@ def scan_record(request: ScanRequest, *, now: dt.datetime | None = None) -> dict
     # Online, the server's clock decides; offline, the moment the device saw the code (never
     # later than its arrival here).
     moment = min(scanned_at, received_at) if request.offline else received_at
-    answer = _answer_to_used_nonce(request, received_at, moment)
-    if answer is not None:
-        return answer
-    try:
-        with transaction.atomic():
-            outcome = _evaluate(request, moment)
-            if (
-                request.offline
-                and request.device_accepted
-                and outcome.decision == "refused"
-                and outcome.reason in SERVER_SIDE_REASONS
-                and outcome.pass_obj is not None
-            ):
-                _flag_offline_acceptance(request, outcome, moment)
-            if outcome.replay_of is not None:
-                first = outcome.replay_of
-                response = {**first.response, "nonce": request.nonce, "offline": request.offline}
-                outcome.decision, outcome.reason = first.decision, first.reason or None
-                outcome.visit, outcome.already_checked_in = first.visit, first.already_checked_in
-            else:
-                response = _response(request, outcome, moment)
-            scan = _stored(
-                request,
-                received_at,
-                kid=outcome.claims.kid if outcome.claims else None,
-                counter=outcome.claims.counter if outcome.claims else None,
-                pass_obj=outcome.pass_obj,
-                decision=outcome.decision,
-                reason=outcome.reason or "",
-                already_checked_in=outcome.already_checked_in,
-                flagged=outcome.flagged,
-                visit=outcome.visit,
-                response=response,
-            )
-            if (
-                outcome.claims
-                and not outcome.claims.is_static
-                and outcome.pass_obj
-                and outcome.replay_of is None
-                and outcome.reason != "stale_code"
-            ):
-                CounterUse.objects.create(
-                    pass_obj=outcome.pass_obj,
-                    counter=outcome.claims.counter,
-                    host=request.host,
-                    first_scan=scan,
-                )
-    except IntegrityError:
-        # The same nonce raced in (a retry, or another credential): everything above was undone,
-        # and the first scan decides what this one gets.
-        answer = _answer_to_used_nonce(request, received_at, moment)
-        if answer is None:
-            raise
-        return answer
+    for attempt in range(1, _ATTEMPTS + 1):
+        # A used nonce is found by the Scan's unique constraint: it is looked up only once
+        # that constraint has refused a first attempt, so a fresh nonce costs no query.
+        if attempt > 1:
+            answer = _answer_to_used_nonce(request, received_at, moment)
+            if answer is not None:
+                return answer
+        try:
+            with transaction.atomic():
+                return _attempt(request, received_at, moment)
+        except IntegrityError:
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _attempt(request: ScanRequest, received_at: dt.datetime, moment: dt.datetime) -> dict:
+    outcome = _evaluate(request, moment)
+    if (
+        request.offline
+        and request.device_accepted
+        and outcome.decision == "refused"
+        and outcome.reason in SERVER_SIDE_REASONS
+        and outcome.pass_obj is not None
+    ):
+        _flag_offline_acceptance(request, outcome, moment)
+    if outcome.replay_of is not None:
+        first = outcome.replay_of
+        response = {**first.response, "nonce": request.nonce, "offline": request.offline}
+        outcome.decision, outcome.reason = first.decision, first.reason or None
+        outcome.already_checked_in = first.already_checked_in
+        outcome.visit = Visit(pk=first.visit_id) if first.visit_id else None
+    else:
+        response = _response(request, outcome)
+    scan = _stored(
+        request,
+        received_at,
+        kid=outcome.claims.kid if outcome.claims else None,
+        counter=outcome.claims.counter if outcome.claims else None,
+        pass_obj=outcome.pass_obj,
+        decision=outcome.decision,
+        reason=outcome.reason or "",
+        already_checked_in=outcome.already_checked_in,
+        flagged=outcome.flagged,
+        visit=outcome.visit,
+        response=response,
+    )
+    if (
+        outcome.claims
+        and not outcome.claims.is_static
+        and outcome.pass_obj
+        and outcome.replay_of is None
+        and outcome.reason != "stale_code"
+    ):
+        CounterUse.objects.create(
+            pass_obj=outcome.pass_obj,
+            counter=outcome.claims.counter,
+            host=request.host,
+            first_scan=scan,
+        )
     return response
 
 

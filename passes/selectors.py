@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from coworking.models import Member
 
-from .models import AllowanceCounter, NetworkSpace, Pass
+from .models import AllowanceCounter, Network, NetworkSpace, Pass
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -28,6 +28,20 @@ def current_pass(member: Member) -> Pass | None:
 
 
 @dataclass(frozen=True)
+class VisitsLeft:
+    network_left: int
+    host_left: int
+
+
+def visits_left(network: Network, *, network_used: int, host_used: int) -> VisitsLeft:
+    """THE rule for what is left of a month's allowance, given the visits counted so far:
+    network-wide, and at one host (never more than network-wide)."""
+    network_left = max(network.monthly_visits - network_used, 0)
+    host_left = max(network.monthly_visits_per_host - host_used, 0)
+    return VisitsLeft(network_left=network_left, host_left=min(network_left, host_left))
+
+
+@dataclass(frozen=True)
 class AllowanceLeft:
     network_left: int
     per_host_left: dict[str, int]
@@ -37,10 +51,11 @@ def allowance_left(pass_obj: Pass, day: dt.date | None = None) -> AllowanceLeft:
     """Visits left in the month of `day`: network-wide and at each other space of the network."""
     day = day or timezone.localdate()
     network = pass_obj.network
-    counters = AllowanceCounter.objects.filter(
-        member_id=pass_obj.member_id, network=network, month=month_start(day)
-    ).values_list("host_id", "used")
-    used = dict(counters)
+    used = dict(
+        AllowanceCounter.objects.filter(
+            member_id=pass_obj.member_id, network=network, month=month_start(day)
+        ).values_list("host_id", "used")
+    )
     network_used = used.pop(None, 0)
     hosts = (
         NetworkSpace.objects.filter(network=network)
@@ -48,15 +63,11 @@ def allowance_left(pass_obj: Pass, day: dt.date | None = None) -> AllowanceLeft:
         .values_list("space_id", "space__slug")
     )
     return AllowanceLeft(
-        network_left=max(network.monthly_visits - network_used, 0),
+        network_left=visits_left(network, network_used=network_used, host_used=0).network_left,
         per_host_left={
-            slug: max(
-                min(
-                    network.monthly_visits_per_host - used.get(space_id, 0),
-                    network.monthly_visits - network_used,
-                ),
-                0,
-            )
+            slug: visits_left(
+                network, network_used=network_used, host_used=used.get(space_id, 0)
+            ).host_left
             for space_id, slug in hosts
         },
     )
