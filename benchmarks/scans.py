@@ -258,6 +258,7 @@ def _statement_kind(sql: str) -> str:
 
 # Where the CPU of a request goes, by the file of each function's own time (first match wins).
 PROFILE_AREAS = [
+    ("test client (not in a real request)", ("django/test/", "rest_framework/test")),
     ("psycopg (building, sending, reading)", ("psycopg/",)),
     ("Ed25519 and hashing (cryptography, hashlib)", ("cryptography", "Ed25519", "hashlib")),
     ("Django ORM: SQL compilation", ("models/sql/",)),
@@ -276,7 +277,6 @@ PROFILE_AREAS = [
         ),
     ),
     ("project code (passes/, api/, spaces/, coworking/)", (str(PROJECT_ROOT),)),
-    ("test client (not in a real request)", ("django/test/", "rest_framework/test")),
 ]
 
 
