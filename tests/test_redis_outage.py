@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
@@ -102,16 +101,15 @@ def test_bookings_and_scans_survive_a_redis_outage_and_the_work_is_done_after(tm
             wait_until(lambda: len(emails_in(emails)) == 1, timeout=60, what="first email")
 
             # 2. Redis down: booking and scanning still answer normally.
+            #    (That a request does not wait on the broker is pinned below, by the retries
+            #    a publish makes, not by a stopwatch.)
             redis.stop()
-            started = time.monotonic()
             status, body = book(desks[1], "afternoon")
             assert status == 201, body
-            # …without waiting on the broker (kombu retried for 2 s by default).
-            assert time.monotonic() - started < 1.0
-            started = time.monotonic()
-            health = urllib.request.urlopen(f"{base}/health/", timeout=5)
-            assert health.status == 200
-            assert time.monotonic() - started < 1.5
+            with urllib.request.urlopen(f"{base}/health/", timeout=5) as health:
+                assert health.status == 200
+                report = json.loads(health.read())
+            assert (report["status"], report["broker"]["ok"]) == ("degraded", False), report
             status, body = call(
                 base,
                 "/api/v1/scans/",
@@ -135,19 +133,37 @@ def test_bookings_and_scans_survive_a_redis_outage_and_the_work_is_done_after(tm
 
 
 PUBLISH = """
-import time, django
+import json, socket, django
+from urllib.parse import urlsplit
 django.setup()
+from kombu.utils import functional
+from config.celery import app
 from coworking.outbox import _enqueue
-started = time.monotonic()
+
+# What a publish does when the broker is down: how often it connects, how long it would sleep.
+port = urlsplit(app.conf.broker_url).port
+connects, naps = [], []
+real_connect = socket.socket.connect
+
+
+def connect(sock, address):
+    if isinstance(address, tuple) and address[1] == port:
+        connects.append(address)
+    return real_connect(sock, address)
+
+
+socket.socket.connect = connect
+functional.sleep = naps.append  # kombu's retry loop: record, do not wait
 _enqueue(1)  # the broker is down: logged, not raised
-print(round(time.monotonic() - started, 3))
+print(json.dumps({"connects": len(connects), "asleep": sum(naps)}))
 """
 
 
 def test_a_publish_to_a_broker_that_is_down_gives_up_at_once(tmp_path):
     """kombu retries a failed publish for 2 s by default, whatever `retry=False` says: a
     request would wait that long during a Redis outage. Our transport options make it fail
-    at once (the outbox sweep queues the work later)."""
+    at once (the outbox sweep queues the work later): counted in connections and in the
+    seconds kombu asks to sleep, not measured on a clock."""
     env = app_environment(
         REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
         CELERY_TASK_ALWAYS_EAGER="0",
@@ -162,4 +178,6 @@ def test_a_publish_to_a_broker_that_is_down_gives_up_at_once(tmp_path):
         timeout=60,
         check=True,
     )
-    assert float(done.stdout.strip().splitlines()[-1]) < 0.5, done.stdout + done.stderr
+    publish = json.loads(done.stdout.strip().splitlines()[-1])
+    assert 1 <= publish["connects"] <= 2, done.stdout + done.stderr
+    assert publish["asleep"] <= 0.1, done.stdout + done.stderr
