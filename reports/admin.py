@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from coworking.admin import ManagedRecordAdmin
 from coworking.models import Member
 from spaces.admin_scoping import admin_scope_register, managed_members
+from spaces.people_admin import ManagedRecordAdmin
 
 from .models import SummaryDispatch
 

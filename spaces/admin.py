@@ -311,3 +311,7 @@ class BookingSeriesAdmin(SpaceScopedMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Registers the admins of the people, the audit log and the outbox (spaces/people_admin.py).
+from . import people_admin  # noqa: E402, F401

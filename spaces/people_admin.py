@@ -1,16 +1,20 @@
+"""The admin of the ground floor's models (people, audit log, outbox). It lives here, not in
+coworking/, because who may see a person is decided by the spaces they co-manage: the ground
+floor knows nothing of spaces (README "Architecture"). spaces/admin.py loads it."""
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Case, CharField, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from spaces.admin import MembershipInline
-from spaces.admin_scoping import ManagedAdminMixin, ReadOnlyAdminMixin, managed_space_ids
-from spaces.models import Membership
-from spaces.selectors import co_managed_space_ids
+from coworking.models import AuditEntry, Member, OutboxMessage
+from coworking.outbox import OUTBOX_STATES
+from coworking.privacy import member_erase
 
-from .models import AuditEntry, Member, OutboxMessage
-from .outbox import OUTBOX_STATES
-from .privacy import member_erase
+from .admin import MembershipInline
+from .admin_scoping import ManagedAdminMixin, ReadOnlyAdminMixin, managed_space_ids
+from .models import Membership
+from .selectors import co_managed_space_ids
 
 
 @admin.action(description=_("Effacer les données personnelles (RGPD)"), permissions=["change"])
