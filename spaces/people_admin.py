@@ -158,8 +158,15 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "created_at", "state", "attempts", "done_at"]
     list_filter = [OutboxStateFilter, "kind"]
     date_hierarchy = "created_at"
-    fields = ["kind", "payload", "created_at", "attempts", "claimed_at", "done_at", "last_error"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "kind",
+        "payload",
+        "created_at",
+        "attempts",
+        "claimed_at",
+        "done_at",
+        "last_error",
+    )
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser
@@ -173,4 +180,5 @@ class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("état"), ordering="state")
     def state(self, obj: OutboxMessage) -> str:
-        return self.STATE_LABELS[obj.state]
+        # `state` is the annotation of get_queryset, not a field of the model.
+        return str(self.STATE_LABELS[obj.state])  # type: ignore[attr-defined]
