@@ -45,6 +45,8 @@ def app_environment(**overrides: str) -> dict[str, str]:
 
 
 def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Poll `predicate` until it returns something true, and return that; the timeout only
+    bounds a test that would otherwise hang, no assertion rests on it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = predicate()
@@ -52,6 +54,27 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = 
             return result
         time.sleep(interval)
     raise TimeoutError(f"Timed out after {timeout}s waiting for {what}.")
+
+
+def is_stopped(process: subprocess.Popen) -> bool:
+    """True once a SIGSTOP has taken effect (state "T" in /proc, Linux)."""
+    stat = Path(f"/proc/{process.pid}/stat").read_text()
+    return stat.rpartition(")")[2].split()[0] in {"T", "t"}
+
+
+def other_sessions_idle() -> bool:
+    """No other session is running a statement (a COMMIT on its way, say) in the test database.
+
+    On SQLite a statement runs inside its own process: a stopped process runs none.
+    """
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'"
+        )
+        return cursor.fetchone()[0] == 0
 
 
 @contextlib.contextmanager
