@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from ..conftest import in_ci
 from ..factories import PASSWORD
+from ..processes import wait_until
 
 # pytest-django reads it when the (session) live server starts: only browser tests use it.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
@@ -328,13 +329,7 @@ def decode_qr(png: bytes) -> list[str]:
 
 def wait_for(predicate, *, timeout: float = 10, what: str = "condition"):
     """Poll `predicate` (a database check, typically) until it is true."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result or time.monotonic() > deadline:
-            assert result, f"timed out after {timeout}s waiting for {what}"
-            return result
-        time.sleep(0.1)
+    return wait_until(predicate, timeout=timeout, interval=0.1, what=what)
 
 
 # --- Data ----------------------------------------------------------------------------------
