@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -25,7 +25,10 @@ from .models import AuditEntry, Member, MemberToken
 
 Rows = list[dict[str, Any]]
 Exporter = Callable[[Member], dict[str, Rows]]
-Eraser = Callable[..., None]  # (member, *, actor, now) -> None
+
+
+class Eraser(Protocol):
+    def __call__(self, member: Member, *, actor: Member | None, now: dt.datetime) -> None: ...
 
 
 @dataclass(frozen=True)

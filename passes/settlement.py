@@ -125,7 +125,9 @@ def _settle(
         for host in slugs
     }
     pairs = []
-    balances = {slug: {"hosted": 0, "made": 0, "balance": Decimal("0.00")} for slug in slugs}
+    balances: dict[str, dict[str, Any]] = {
+        slug: {"hosted": 0, "made": 0, "balance": Decimal("0.00")} for slug in slugs
+    }
     for a, b in combinations(slugs, 2):
         a_hosted_b, b_hosted_a, net = _pair(counts, a, b, rate)
         pairs.append(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
@@ -12,6 +13,15 @@ from django.utils import timezone
 
 from coworking.models import Member
 from coworking.months import month_first
+from passes.models import (
+    AllowanceCounter,
+    HostDayCounter,
+    Network,
+    NetworkSpace,
+    Pass,
+    Scan,
+    Visit,
+)
 from spaces.models import (
     Booking,
     Closure,
@@ -345,18 +355,6 @@ def _demo_network(rng, today, spaces, members_by_space, *, alice, bob) -> None:
     Counters are built from the visits so that allowances shown match what was used; alice and
     bob keep visits left at every partner space this month.
     """
-    from collections import Counter
-
-    from passes.models import (
-        AllowanceCounter,
-        HostDayCounter,
-        Network,
-        NetworkSpace,
-        Pass,
-        Scan,
-        Visit,
-    )
-
     network = Network.objects.create(
         slug="chtipass-metropole",
         name="ch'tipass Métropole",
@@ -384,7 +382,10 @@ def _demo_network(rng, today, spaces, members_by_space, *, alice, bob) -> None:
     pass_of = {p.member_id: p for p in passes}
     home_of = {m.member_id: m.space for m in memberships}
 
-    visits, network_used, host_used, host_day = [], Counter(), Counter(), Counter()
+    visits: list[Visit] = []
+    network_used: Counter[tuple[int, dt.date]] = Counter()
+    host_used: Counter[tuple[int, int, dt.date]] = Counter()
+    host_day: Counter[tuple[int, dt.date]] = Counter()
     seen = set()
     for offset in range(-21, 0):
         day = today + dt.timedelta(days=offset)

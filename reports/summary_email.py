@@ -121,7 +121,8 @@ def summary_message(recipient: Member, month: dt.date) -> EmailMultiAlternatives
     message = EmailMultiAlternatives(subject, text, to=[recipient.email])
     message.attach_alternative(html, "text/html")
     if charts:
-        message.mixed_subtype = "related"  # the images belong to the HTML part
+        # The images belong to the HTML part (a class attribute Django documents; no stub has it).
+        message.mixed_subtype = "related"  # type: ignore[attr-defined]
         for cid, png in charts:
             image = MIMEImage(png, "png")
             image.add_header("Content-ID", f"<{cid}>")

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,18 @@ def _figures(bookings: int, booked: dt.timedelta, opened: dt.timedelta) -> dict[
         "open_hours": hours(opened),
         "occupancy": occupancy(booked, opened),
     }
+
+
+@dataclass
+class _Sums:
+    """Bookings, hours booked and hours open, added up over resources."""
+
+    bookings: int = 0
+    booked: dt.timedelta = ZERO
+    opened: dt.timedelta = ZERO
+
+    def figures(self) -> dict[str, Any]:
+        return _figures(self.bookings, self.booked, self.opened)
 
 
 def _open_time_by_day(
@@ -145,8 +158,8 @@ def booking_usage(space: Space, month: dt.date) -> dict[str, Any]:
     space_closed, resource_closed = _closed_days(space, days)
     open_by_hours: dict[str, dict[dt.date, dt.timedelta]] = {}
     by_resource = []
-    by_kind: dict[str, list] = {kind: [0, ZERO, ZERO] for kind in Resource.Kind.values}
-    total = [0, ZERO, ZERO]
+    by_kind = {kind: _Sums() for kind in Resource.Kind.values}
+    total = _Sums()
     for resource in resources:
         weekly = resource.opening_hours or space.opening_hours
         key = json.dumps(weekly, sort_keys=True)
@@ -164,9 +177,9 @@ def booking_usage(space: Space, month: dt.date) -> dict[str, Any]:
             }
         )
         for sums in (by_kind[resource.kind], total):
-            sums[0] += resource.booking_count
-            sums[1] += booked
-            sums[2] += opened
+            sums.bookings += resource.booking_count
+            sums.booked += booked
+            sums.opened += opened
 
     # 3. The heatmap, from the bookings' (start, end): the database groups identical slots
     #    (a month of 09:00–10:00 bookings is a few rows), each of which is spread once.
@@ -196,8 +209,8 @@ def booking_usage(space: Space, month: dt.date) -> dict[str, Any]:
             "end": month_end.astimezone(tz).isoformat(),
         },
         "resources": by_resource,
-        "kinds": {kind: _figures(*sums) for kind, sums in by_kind.items()},
-        "totals": _figures(*total),
+        "kinds": {kind: sums.figures() for kind, sums in by_kind.items()},
+        "totals": total.figures(),
         "heatmap": [[hours(cell) for cell in row] for row in cells],
         "busiest_weekdays": [
             {"weekday": weekday, "booked_hours": hours(time)}
