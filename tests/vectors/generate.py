@@ -34,6 +34,7 @@ HOME, PARTNER, OUTSIDE = 1, 2, 9
 # Passes and their state in the signed revocation list.
 GOOD, REVOKED, SUSPENDED, INACTIVE, REINSTATED = 101, 102, 103, 104, 105
 KID, RETIRED_KID, FUTURE_KID, UNKNOWN_KID = 1, 2, 3, 7
+RETIRED_UNTIL = NOW - DAY + 0.999999
 
 
 def private_key(name: str) -> Ed25519PrivateKey:
@@ -51,7 +52,7 @@ KEYS = {
 FORGER = private_key("forger")
 
 
-def iso(unix: int) -> str:
+def iso(unix: float) -> str:
     return dt.datetime.fromtimestamp(unix, dt.UTC).isoformat()
 
 
@@ -61,9 +62,11 @@ def public_key_text(key: Ed25519PrivateKey) -> str:
 
 def keys_document() -> dict[str, Any]:
     """What GET /api/v1/network/keys/ publishes: each key's verification window, the spaces."""
+    # The API sends microseconds (a JavaScript Date keeps milliseconds): the retired key's
+    # last moment is one of them.
     windows = {
-        KID: (NOW - 30 * DAY, NOW + 365 * DAY),
-        RETIRED_KID: (NOW - 800 * DAY, NOW - DAY),  # no longer verifies anything
+        KID: (NOW - 30 * DAY + 0.123456, NOW + 365 * DAY),
+        RETIRED_KID: (NOW - 800 * DAY, RETIRED_UNTIL),  # no longer verifies anything
         FUTURE_KID: (NOW + DAY, NOW + 800 * DAY),  # does not verify yet
     }
     return {
@@ -161,7 +164,13 @@ def credential_vectors() -> list[dict[str, Any]]:
     valid = credential()
     card = credential(counter=codec.STATIC_COUNTER, expires_at=NOW + 200 * DAY)
     unsigned_version_2 = respelled(valid, with_version)
-    rows: list[tuple[str, str, str | None, int]] = [
+    last_moment = credential(
+        kid=RETIRED_KID,
+        issued_at=NOW - DAY - 3600,
+        expires_at=NOW - DAY + 3600,
+        counter=codec.window_of(RETIRED_UNTIL),
+    )
+    rows: list[tuple[str, str, str | None, float]] = [
         # (name, credential, expected reason or None for accepted, now)
         ("valid rotating", valid, None, NOW),
         ("valid card", card, "online_only", NOW),
@@ -190,6 +199,7 @@ def credential_vectors() -> list[dict[str, Any]]:
         ("unknown kid", credential(kid=UNKNOWN_KID, key=FORGER), "unknown_key", NOW),
         ("key past its verification window", credential(kid=RETIRED_KID), "unknown_key", NOW),
         ("key before its verification window", credential(kid=FUTURE_KID), "unknown_key", NOW),
+        ("key in the last millisecond of its window", last_moment, None, RETIRED_UNTIL - 0.0005),
         # Time, with the 60-second skew, then the rotating counter's window [now - 2, now + 1].
         ("expired", credential(expires_at=NOW - skew - 1), "expired", NOW),
         ("expired at the edge of the skew", credential(expires_at=NOW - skew), None, NOW),

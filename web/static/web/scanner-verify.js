@@ -117,9 +117,12 @@ export function validityError(claims, now) {
 /** An API timestamp (ISO 8601, any number of fraction digits, or unix seconds) in seconds. */
 export function parseTimestamp(value) {
   if (typeof value === "number") return value;
-  // Date.parse is only specified for up to 3 fraction digits; Python may send 6.
-  const text = String(value).replace(/(\.\d{3})\d+/, "$1");
-  return Date.parse(text) / 1000;
+  // Date.parse is only specified for up to 3 fraction digits and a Date keeps milliseconds;
+  // the API sends microseconds, which Python compares: the fraction is added back in full.
+  const text = String(value);
+  const fraction = /\.(\d+)/.exec(text);
+  const whole = Date.parse(text.replace(/\.\d+/, "")) / 1000;
+  return fraction ? whole + Number(`0.${fraction[1]}`) : whole;
 }
 
 /** The published key for `kid` if it may verify at `now` (unix seconds), else null. */
