@@ -23,7 +23,7 @@ from django.contrib import admin
 from django.contrib.admin import widgets
 from django.contrib.admin.filters import SimpleListFilter
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
 
@@ -138,7 +138,7 @@ def _field_path(model: type[Model], lookup: str) -> str:
             field = model._meta.get_field(part)
         except FieldDoesNotExist:
             break
-        if path and field.primary_key and not field.is_relation:
+        if path and isinstance(field, Field) and field.primary_key and not field.is_relation:
             break  # the primary key of a related object is that object
         path.append(part)
         if not field.is_relation:

@@ -555,6 +555,8 @@ def root() -> Member:
         "password__startswith=md5",
         "email__startswith=alice",
         "memberships__space__name__startswith=Mut",
+        # Through a reverse relation after another relation (it raised AttributeError).
+        "memberships__space__memberships__member__email=alice@mutualab.example",
     ],
 )
 def test_members_cannot_be_filtered_on_an_undeclared_field(client, camille, alice, user, query):
