@@ -120,15 +120,20 @@ def test_docker_compose_accepts_the_compose_file(tmp_path):
     for name in ("docker-compose.yml", "Dockerfile"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    env = {k: v for k, v in os.environ.items() if k != "NUM_PROXIES"}
     result = subprocess.run(
-        ["docker", "compose", "config", "--quiet"],
+        ["docker", "compose", "config", "--format", "json"],
         cwd=tmp_path,
-        env={**os.environ, "POSTGRES_PASSWORD": "compose-config-check"},
+        env={**env, "POSTGRES_PASSWORD": "compose-config-check"},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    # Behind the one TLS proxy the README asks for, X-Forwarded-For is believed for one hop.
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"]["NUM_PROXIES"] == "1", name
 
 
 def test_the_image_runs_the_command_the_readme_documents():
