@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Subquery
 from django.utils import timezone
 
 from .models import SigningKey
@@ -140,21 +139,9 @@ def signing_key_compromised(*, kid: int) -> None:
 
 # No copy of the registry is kept in memory: every lookup reads the rows it needs, so that a key
 # marked compromised is refused at once by every process. A scan reads its key's row with the
-# pass, in the same statement (`signing_key_columns`); the parsed public key is memoized by its
+# pass, in the same statement (passes/scan_read.py); the parsed public key is memoized by its
 # text, which is a pure function of it, not a copy of the registry.
 _VERIFY_COLUMNS = ("public_key", "not_before", "verify_until", "status")
-
-
-def signing_key_columns(kid: int, prefix: str = "signing_key_") -> dict[str, Subquery]:
-    """Annotations that read signing key `kid`'s verifying columns into another query's row."""
-    row = SigningKey.objects.filter(kid=kid).order_by()
-    return {prefix + name: Subquery(row.values(name)[:1]) for name in _VERIFY_COLUMNS}
-
-
-def signing_key_from_columns(row: object, prefix: str = "signing_key_") -> SigningKey | None:
-    """The SigningKey read by `signing_key_columns` into `row`, or None if `kid` names none."""
-    values = {name: getattr(row, prefix + name) for name in _VERIFY_COLUMNS}
-    return None if values["public_key"] is None else SigningKey(**values)
 
 
 def verifying_key_of(key: SigningKey | None, moment: dt.datetime) -> Ed25519PublicKey | None:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from coworking.models import Member
@@ -25,17 +24,17 @@ from spaces.models import Space
 
 from . import codec
 from .counters import AdmissionCounters
-from .keys import signing_key_columns, signing_key_from_columns, verifying_key, verifying_key_of
+from .keys import verifying_key, verifying_key_of
 from .models import (
     AllowanceCounter,
     CounterUse,
     Network,
-    NetworkSpace,
     PartnerKey,
     Pass,
     Scan,
     Visit,
 )
+from .scan_read import pass_for_scan
 from .selectors import month_start, visits_left
 
 # What a Scan keeps of the text read (a ch'tipass is 145 characters).
@@ -84,73 +83,6 @@ class ScanRequest:
     device_accepted: bool = True
     partner_key: PartnerKey | None = None
     scanned_by: Member | None = None
-
-
-# What the scan's one read brings along with the pass (see `_read`).
-_PASS_COLUMNS = (
-    "id",
-    "status",
-    "network",
-    "member",
-    "membership",
-    "network__id",
-    "network__slug",
-    "network__monthly_visits",
-    "network__monthly_visits_per_host",
-    "membership__id",
-    "membership__space",
-    "membership__status",
-    "membership__starts_on",
-    "membership__ends_on",
-    "membership__space__id",
-    "membership__space__name",
-    "membership__space__timezone",
-    "member__id",
-    "member__first_name",
-    "member__photo",
-    "member__is_active",
-)
-
-
-def _read(claims: codec.Claims, host: Space, day: dt.date) -> Pass | None:
-    """The pass named by `claims`, with everything the checks read, in one statement.
-
-    Annotated on the pass: its signing key's row, the host's link to the pass's network,
-    today's visit here, the first use of a rotating code and the month's allowance counters.
-    Nothing is locked: the writes that follow are conditional or unique, and a conflict
-    sends the whole scan round again (`scan_record`).
-    """
-    member, network = OuterRef("member_id"), OuterRef("network_id")
-    counters = AllowanceCounter.objects.filter(
-        member_id=member, network_id=network, month=month_start(day)
-    )
-    annotations: dict[str, Any] = {
-        **signing_key_columns(claims.kid),
-        "link_capacity": Subquery(
-            NetworkSpace.objects.filter(network_id=network, space_id=host.pk).values(
-                "daily_visitor_capacity"
-            )[:1]
-        ),
-        "visit_today": Subquery(
-            Visit.objects.filter(member_id=member, host_id=host.pk, date=day).values("pk")[:1]
-        ),
-        "network_used": Subquery(counters.filter(host__isnull=True).values("used")[:1]),
-        "host_used": Subquery(counters.filter(host_id=host.pk).values("used")[:1]),
-    }
-    if not claims.is_static:
-        uses = CounterUse.objects.filter(pass_obj_id=OuterRef("pk"), counter=claims.counter)
-        annotations["use_host"] = Subquery(uses.values("host_id")[:1])
-        annotations["use_scan"] = Subquery(uses.values("first_scan_id")[:1])
-    return (
-        Pass.objects.select_related("network", "membership__space", "member")
-        .only(*_PASS_COLUMNS)
-        .annotate(**annotations)
-        .filter(
-            pk=claims.pass_id, member_id=claims.member_id, membership__space_id=claims.home_space_id
-        )
-        .order_by()
-        .first()
-    )
 
 
 def _visit_create(
@@ -217,11 +149,11 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
         claims = codec.decode(request.credential)[0]
     except codec.CredentialError as error:
         return Outcome("refused", error.code)
-    pass_obj = _read(claims, host, day)
+    pass_obj = pass_for_scan(claims, host, day)
     # 2–4. Key, signature, validity window (the key comes with the pass, or alone if none).
     try:
         if pass_obj is not None:
-            key = verifying_key_of(signing_key_from_columns(pass_obj), moment)
+            key = verifying_key_of(pass_obj.signing_key, moment)
             claims = codec.verify(request.credential, lambda kid: key)
         else:
             claims = codec.verify(request.credential, lambda kid: verifying_key(kid, moment))
