@@ -212,13 +212,16 @@ TEMPLATES = [
 SQLITE_PATH = Path(env_str("SQLITE_PATH", str(BASE_DIR / "var" / "chtipass.sqlite3")))
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
+    try:
+        database = dj_database_url.parse(
             DATABASE_URL,
             conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
             conn_health_checks=True,
         )
-    }
+    except ValueError as error:
+        # Its message names the scheme, never the password the URL holds.
+        raise ImproperlyConfigured(f"DATABASE_URL cannot be read: {error}") from None
+    DATABASES = {"default": database}
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env_str("TEST_DATABASE_NAME") or None
 else:
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
@@ -240,6 +243,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and REDIS_URL.split("://")[0] not in {"redis", "rediss", "unix"}:
+    raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
 if REDIS_URL:
     # A Redis outage must not turn requests into errors: the cache (throttling, key registry
     # version) then answers "miss" and the product keeps working (SPEC §3, issue 4).

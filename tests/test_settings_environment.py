@@ -122,3 +122,18 @@ def test_a_throttle_rate_drf_cannot_read_is_refused(monkeypatch, value):
 
     with pytest.raises(ImproperlyConfigured, match="THROTTLE_SCAN="):
         project_settings.env_rate("THROTTLE_SCAN", "600/min")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "postgress://chtipass:s3cret@db:5432/chtipass"),
+        ("REDIS_URL", "localhost:6379"),
+    ],
+)
+def test_a_service_address_that_cannot_be_read_stops_the_start_up_without_its_password(name, value):
+    started = start_settings(name, value)
+
+    assert started.returncode != 0
+    assert f"ImproperlyConfigured: {name}" in started.stderr
+    assert "s3cret" not in started.stderr
