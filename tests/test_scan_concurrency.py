@@ -1,7 +1,9 @@
 """Concurrent scans, each thread with its own database connection.
 
-Allowances and one-visit-per-day hold under concurrency: the pass row lock and conditional
-UPDATEs on PostgreSQL, IMMEDIATE transactions on SQLite.
+Allowances and one-visit-per-day hold under concurrency: the Visit's and a code's first use's
+unique constraints and the counters' conditional writes decide (passes/counters.py), and a scan
+that loses a race is decided again on what won; SQLite's IMMEDIATE transactions also serialize
+its writers.
 """
 
 from __future__ import annotations
