@@ -37,6 +37,13 @@ def co_managed_space_ids(member: Member, *, today: dt.date | None = None) -> set
     )
 
 
+def co_managed_spaces(member: Member, *, today: dt.date | None = None) -> QuerySet[Space]:
+    """The spaces of `co_managed_space_ids`, by name: what a co-manager's pages offer."""
+    return Space.objects.filter(pk__in=co_managed_space_ids(member, today=today)).order_by(
+        "name", "id"
+    )
+
+
 def is_co_manager(member: Member, space_id: int) -> bool:
     return space_id in co_managed_space_ids(member)
 

@@ -24,7 +24,7 @@ from passes.models import Network
 from passes.settlement import networks_settlement
 from reports.usage import space_usage
 from spaces.models import Space
-from spaces.selectors import co_managed_space_ids
+from spaces.selectors import co_managed_spaces
 
 from . import dashboard_sections as sections
 
@@ -34,9 +34,7 @@ RESOURCES_SHOWN_OPEN = 12  # a longer resource list starts folded, to keep phone
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """`?space=<slug>&month=YYYY-MM`; by default the first co-managed space and this month."""
-    spaces = list(
-        Space.objects.filter(id__in=co_managed_space_ids(request.user)).order_by("name", "id")
-    )
+    spaces = list(co_managed_spaces(request.user))
     if not spaces:
         raise PermissionDenied
     space = _chosen_space(spaces, request.GET.get("space", ""))

@@ -34,7 +34,7 @@ from api.permissions import IsPartnerKey
 from passes.models import Scan
 from passes.partner_keys import partner_key_create
 from spaces.models import Space
-from spaces.selectors import co_managed_space_ids
+from spaces.selectors import co_managed_spaces
 
 # The raw key travels from the POST to the page after the redirect in a signed, short-lived,
 # HttpOnly cookie: it is never written on the server, and the page that reads it deletes it.
@@ -146,10 +146,10 @@ class PairingForm(forms.Form):
 
 
 def _co_managed_spaces(request: HttpRequest):
-    space_ids = co_managed_space_ids(request.user)
-    if not space_ids:
+    spaces = co_managed_spaces(request.user)
+    if not spaces:
         raise PermissionDenied
-    return Space.objects.filter(pk__in=space_ids).order_by("name")
+    return spaces
 
 
 @login_required
