@@ -12,7 +12,13 @@ from coworking.outbox import OUTBOX_STATES
 from coworking.privacy import member_erase
 
 from .admin import MembershipInline
-from .admin_scoping import ManagedAdminMixin, ReadOnlyAdminMixin, managed_space_ids
+from .admin_scoping import (
+    ManagedAdminMixin,
+    ReadOnlyAdminMixin,
+    admin_scope_register,
+    managed_space_ids,
+    nothing,
+)
 from .models import Membership
 from .selectors import co_managed_space_ids
 
@@ -144,8 +150,11 @@ class OutboxStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+admin_scope_register(OutboxMessage, nothing)  # rows of no space: superusers only
+
+
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, ManagedAdminMixin, admin.ModelAdmin):
     """The work queued after requests, read-only and for superusers: a row out of attempts
     ("abandonnée") is never run again, so someone has to read its error. Payloads name
     members of every space, so co-managers do not see this list."""

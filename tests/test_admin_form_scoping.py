@@ -21,7 +21,7 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.urls import reverse
 
-from coworking.models import AuditEntry, Member
+from coworking.models import AuditEntry, Member, OutboxMessage
 from passes.models import Network, NetworkSpace, PartnerKey, Pass, Scan, SigningKey, Visit
 from passes.services import credential_rotating
 from reports.models import SummaryDispatch
@@ -184,6 +184,8 @@ def world(
             recipient=alice, month=dt.date(2026, 11, 1), status=SummaryDispatch.Status.UNKNOWN
         ),
         SigningKey: signing,
+        # Belongs to no space: only superusers see the outbox.
+        OutboxMessage: OutboxMessage.objects.create(kind="bookings.confirmed", payload={}),
     }
     foreign = {
         Space: filature,
