@@ -9,6 +9,7 @@ may import each other. Migrations are left out: they name the models of other ap
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from .processes import ROOT
@@ -71,6 +72,24 @@ def upward_imports() -> set[tuple[str, str]]:
     return found
 
 
+# A dotted name of a project module or model in a string: what Django and Celery import later
+# (`default_site = "config.admin_site.ChtipassAdminSite"`, a model label, a task path).
+DOTTED_NAME = re.compile(rf"({'|'.join(FLOORS)})\.[A-Za-z_][\w.]*")
+
+
+def upward_names_in_strings() -> set[tuple[str, str]]:
+    found = set()
+    for path in package_modules():
+        relative = path.relative_to(ROOT)
+        floor = FLOORS[relative.parts[0]]
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(relative))):
+            name = node.value if isinstance(node, ast.Constant) else None
+            match = DOTTED_NAME.fullmatch(name) if isinstance(name, str) else None
+            if match and FLOORS[match.group(1)] > floor:
+                found.add((relative.as_posix(), name))
+    return found
+
+
 def test_the_floors_cover_every_package_of_the_project():
     packages = {path.parent.name for path in ROOT.glob("*/__init__.py")}
 
@@ -93,6 +112,11 @@ def test_the_list_of_known_upward_imports_holds_only_ones_still_there():
     )
 
 
+def test_no_package_names_a_floor_above_its_own_in_a_dotted_string():
+    """An import done later by name (an admin site, a middleware, a model label) is one too."""
+    assert upward_names_in_strings() == set()
+
+
 def test_a_lazy_relative_import_of_a_higher_floor_is_caught(tmp_path, monkeypatch):
     """The reader itself: an import inside a function, relative or not, is seen."""
     from . import test_import_floors as floors
@@ -102,10 +126,14 @@ def test_a_lazy_relative_import_of_a_higher_floor_is_caught(tmp_path, monkeypatc
     (package / "__init__.py").write_text("")
     (package / "late.py").write_text(
         "def later():\n    from spaces.models import Space\n    from .. import web\n"
+        'SITE = "config.admin_site.ChtipassAdminSite"\n'
     )
     monkeypatch.setattr(floors, "ROOT", tmp_path)
 
     assert floors.upward_imports() == {
         ("coworking/late.py", "spaces.models"),
         ("coworking/late.py", "web"),
+    }
+    assert floors.upward_names_in_strings() == {
+        ("coworking/late.py", "config.admin_site.ChtipassAdminSite")
     }
