@@ -14,10 +14,18 @@ import pytest
 from django.utils import timezone
 
 from passes.keys import signing_key_create
-from passes.models import AllowanceCounter, HostDayCounter, Network, NetworkSpace, Scan, Visit
+from passes.models import (
+    AllowanceCounter,
+    CounterUse,
+    HostDayCounter,
+    Network,
+    NetworkSpace,
+    Scan,
+    Visit,
+)
 from passes.services import credential_static, pass_issue
 
-from .conftest import make_partner_key, partner_client
+from .conftest import make_partner_key, partner_client, rotating_credential
 from .factories import MemberFactory, MembershipFactory, SpaceFactory
 from .test_booking_concurrency import run_concurrently, threads_for_backend
 
@@ -69,6 +77,23 @@ def test_concurrent_scans_at_different_hosts_never_exceed_the_allowance(world):
     assert Scan.objects.count() == count
 
 
+def test_one_rotating_code_shown_at_many_hosts_at_once_is_accepted_at_one(world):
+    """A screenshot of one code at every door at once: the code's first use is unique, so one
+    host accepts it and every other, decided again after losing, answers `stale_code`."""
+    credential = rotating_credential(world["pass"])
+    count = world["count"]
+
+    results = run_concurrently(count, lambda i: scan(world["keys"][i], credential))
+
+    outcomes = Counter((status, decision, reason) for status, decision, reason, _ in results)
+    assert outcomes == {
+        (200, "accepted", None): 1,
+        (200, "refused", "stale_code"): count - 1,
+    }, results
+    assert Visit.objects.count() == CounterUse.objects.count() == 1
+    assert AllowanceCounter.objects.get(host__isnull=True).used == 1
+
+
 def test_concurrent_scans_at_one_host_make_one_visit(world):
     credential = credential_static(world["pass"])
     key = world["keys"][0]
@@ -113,8 +138,8 @@ def test_crossed_scans_between_spaces_neither_deadlock_nor_wait_on_each_other():
 
 
 def test_concurrent_visitors_never_exceed_a_hosts_daily_capacity():
-    """Many members at one door at once: exactly `capacity` get in (on PostgreSQL the
-    acceptances are the one-statement fast path; the refusals come from the reference)."""
+    """Many members at one door at once: exactly `capacity` get in, and those refused have
+    used nothing (the counters they moved are taken back)."""
     import datetime as dt
 
     count = threads_for_backend()
