@@ -13,12 +13,19 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Any
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 
+from coworking.months import month_first, month_last_day
 from spaces.models import Space
 
-from .models import Network, NetworkSpace
-from .usage import month_visits
+from .models import Network, NetworkSpace, Visit
+
+
+def month_visits(month: dt.date) -> QuerySet[Visit]:
+    """Visits on a local date of `month` (a visit's date is already the host's local day)."""
+    return Visit.objects.filter(
+        date__gte=month_first(month), date__lte=month_last_day(month)
+    ).order_by()
 
 
 def network_settlement(network: Network, month: dt.date) -> dict[str, Any]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from passes.settlement import settlement_lines
-from passes.usage import month_visits, visit_usage
+from passes.settlement import month_visits, settlement_lines
 from spaces.models import Booking, Space
-from spaces.usage import booking_usage, month_bounds
+
+from .booking_usage import booking_usage, month_bounds
+from .visit_usage import visit_usage
 
 
 def distinct_active_members(space: Space, month: dt.date) -> int:

@@ -14,8 +14,8 @@ from coworking.months import (
     month_parse,
     month_previous,
 )
+from reports.booking_usage import month_bounds
 from spaces.models import Space
-from spaces.usage import month_bounds
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -21,8 +21,8 @@ from django.test.utils import CaptureQueriesContext
 
 from passes.models import Network, NetworkSpace, Pass, Visit
 from passes.settlement import network_settlement
-from passes.usage import visit_usage
 from reports.usage import space_usage
+from reports.visit_usage import visit_usage
 from spaces.models import Booking
 
 from .conftest import paris

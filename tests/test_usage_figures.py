@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from reports.booking_usage import booking_usage
 from spaces.models import Booking, Closure, Resource
-from spaces.usage import booking_usage
 
 from .conftest import paris
 from .factories import MemberFactory, MembershipFactory, ResourceFactory

@@ -5,19 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q
 from django.db.models.functions import ExtractIsoWeekDay
 
-from coworking.months import month_days
+from passes.settlement import month_visits
 from spaces.models import Space
-
-from .models import Visit
-
-
-def month_visits(month: dt.date) -> QuerySet[Visit]:
-    """Visits on a local date of `month` (a visit's date is already the host's local day)."""
-    days = month_days(month)
-    return Visit.objects.filter(date__gte=days[0], date__lte=days[-1]).order_by()
 
 
 def visit_usage(space: Space, month: dt.date) -> dict[str, Any]:

@@ -21,9 +21,8 @@ from django.db.models import Count, DurationField, F, FilteredRelation, Q, Sum, 
 from django.db.models.functions import Least
 
 from coworking.months import month_days, month_first, month_following
-
-from .models import Booking, Closure, Resource, Space
-from .opening_hours import intervals_on, local_datetime
+from spaces.models import Booking, Closure, Resource, Space
+from spaces.opening_hours import intervals_on, local_datetime
 
 HOUR = dt.timedelta(hours=1)
 ZERO = dt.timedelta(0)
