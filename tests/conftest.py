@@ -247,12 +247,6 @@ def rotating_credential(pass_obj, at=None) -> str:
     return credential_rotating(pass_obj, now=at)[0][1]
 
 
-def on_postgresql() -> bool:
-    from django.db import connection
-
-    return connection.vendor == "postgresql"
-
-
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
