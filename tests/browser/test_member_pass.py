@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from passes import codec
 from passes.keys import verifying_key
 
+from ..processes import wait_until
 from .conftest import decode_qr, login, wait_for_async
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,14 +28,16 @@ def shown_credential(page) -> str:
     """
     qr = page.locator("#pass-qr")
     text = page.locator("#pass-credential")
-    for _attempt in range(3):
+
+    def agreeing_reading() -> str | None:
         before = text.text_content()
         decoded = decode_qr(qr.screenshot())
         after = text.text_content()
-        if before == after and decoded == [before]:
-            return before
-        time.sleep(0.5)
-    raise AssertionError(f"the QR code {decoded} does not match the code shown {before!r}")
+        return before if before == after and decoded == [before] else None
+
+    return wait_until(
+        agreeing_reading, timeout=10, interval=0.5, what="the QR code to match the code shown"
+    )
 
 
 def assert_valid_credential_of(credential: str, pass_obj, *, later: float = 0) -> None:
