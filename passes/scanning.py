@@ -111,7 +111,7 @@ def _admit(
     force: bool,
     flag_reason: str = "",
 ) -> tuple[Visit, dict[str, int]]:
-    """Capacity and allowance, then the Visit; refused, nothing is left used.
+    """The Visit, then capacity and allowance; refused, nothing is left written.
 
     `force` (an offline acceptance) counts the visit without limits. Returns the visit and
     the allowance left afterwards.
@@ -204,7 +204,7 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
     if is_home:  # a check-in at home uses no allowance
         outcome.visit = _visit_create(request, pass_obj, day, uses_allowance=False, flag_reason="")
         return outcome
-    # 9–10. Capacity and allowance, then the Visit, all or nothing.
+    # 9–10. Capacity and allowance, with the Visit, all or nothing.
     try:
         outcome.visit, outcome.allowance = _admit(
             request, pass_obj, pass_obj.link_capacity, day, known, force=False
