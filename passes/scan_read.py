@@ -1,9 +1,9 @@
 """The one read of a scan: the pass a credential names, with everything the checks need.
 
 One statement, written by hand and compiled once per process: building it with the ORM (ten
-subqueries) cost more CPU than any other step of a scan (benchmarks/SCANS.md). Every join is on
-a unique key, so it returns one row or none. The values go through Django's own converters, so
-the objects are what the ORM would have built, on PostgreSQL and SQLite alike.
+subqueries) cost more CPU than any other step of a scan (benchmarks/SCANS.md). Every join and
+subquery is on a unique key, so it returns one row or none. The values go through Django's own
+converters, so the objects are what the ORM would have built, on PostgreSQL and SQLite alike.
 """
 
 from __future__ import annotations
@@ -74,26 +74,34 @@ def _statement(vendor: str) -> tuple[str, list[tuple[Any, list[Callable]]]]:
         for field in _object_fields(model, columns)
     ]
     selected += [(alias, _field(model, column)) for _name, model, alias, column in _EXTRAS]
-    columns = ", ".join(
-        f"{alias}.{connection.ops.quote_name(field.column)}" for alias, field in selected
+    objects = ", ".join(
+        f"{alias}.{connection.ops.quote_name(field.column)}"
+        for alias, field in selected[: -len(_EXTRAS)]
     )
-    # Parameters, in order: kid, host, host, day, month, month, host, counter, pass, member,
-    # home space.
+    # The extras as scalar subqueries, not joins: PostgreSQL plans each on its own, where a
+    # join of eleven tables cost it more to plan than to run (a read took 2.4 ms, now 1.0 ms).
+    # Parameters, in order: host, host, day, month, month, host, counter, counter, kid, pass,
+    # member, home space.
     sql = (
-        f"SELECT {columns} FROM {_table(Pass)} p "  # noqa: S608 (table names from the models)
+        f"SELECT {objects}, "  # noqa: S608 (table names from the models)
+        f"(SELECT ns.daily_visitor_capacity FROM {_table(NetworkSpace)} ns "
+        "WHERE ns.network_id = p.network_id AND ns.space_id = %s), "
+        f"(SELECT v.id FROM {_table(Visit)} v "
+        "WHERE v.member_id = p.member_id AND v.host_id = %s AND v.date = %s), "
+        f"(SELECT an.used FROM {_table(AllowanceCounter)} an WHERE an.member_id = p.member_id "
+        "AND an.network_id = p.network_id AND an.month = %s AND an.host_id IS NULL), "
+        f"(SELECT ah.used FROM {_table(AllowanceCounter)} ah WHERE ah.member_id = p.member_id "
+        "AND ah.network_id = p.network_id AND ah.month = %s AND ah.host_id = %s), "
+        f"(SELECT cu.host_id FROM {_table(CounterUse)} cu "
+        "WHERE cu.pass_id = p.id AND cu.counter = %s), "
+        f"(SELECT cu.first_scan_id FROM {_table(CounterUse)} cu "
+        "WHERE cu.pass_id = p.id AND cu.counter = %s) "
+        f"FROM {_table(Pass)} p "
         f"JOIN {_table(Network)} n ON n.id = p.network_id "
         f"JOIN {_table(Membership)} ms ON ms.id = p.membership_id "
         f"JOIN {_table(Space)} home ON home.id = ms.space_id "
         f"JOIN {_table(Member)} m ON m.id = p.member_id "
         f"LEFT JOIN {_table(SigningKey)} k ON k.kid = %s "
-        f"LEFT JOIN {_table(NetworkSpace)} ns ON ns.network_id = p.network_id AND ns.space_id = %s "
-        f"LEFT JOIN {_table(Visit)} v "
-        "ON v.member_id = p.member_id AND v.host_id = %s AND v.date = %s "
-        f"LEFT JOIN {_table(AllowanceCounter)} an ON an.member_id = p.member_id "
-        "AND an.network_id = p.network_id AND an.month = %s AND an.host_id IS NULL "
-        f"LEFT JOIN {_table(AllowanceCounter)} ah ON ah.member_id = p.member_id "
-        "AND ah.network_id = p.network_id AND ah.month = %s AND ah.host_id = %s "
-        f"LEFT JOIN {_table(CounterUse)} cu ON cu.pass_id = p.id AND cu.counter = %s "
         "WHERE p.id = %s AND p.member_id = %s AND ms.space_id = %s"
     )
     readers = []
@@ -114,15 +122,17 @@ def pass_for_scan(claims: codec.Claims, host: Space, day: dt.date) -> Pass | Non
     sql, readers = _statement(connection.vendor)
     ops = connection.ops
     month = ops.adapt_datefield_value(month_start(day))
+    counter = None if claims.is_static else claims.counter
     params = [
-        claims.kid,
         host.pk,
         host.pk,
         ops.adapt_datefield_value(day),
         month,
         month,
         host.pk,
-        None if claims.is_static else claims.counter,
+        counter,
+        counter,
+        claims.kid,
         claims.pass_id,
         claims.member_id,
         claims.home_space_id,
