@@ -2,19 +2,16 @@
 
 One statement, written by hand and compiled once per process: building it with the ORM (ten
 subqueries) cost more CPU than any other step of a scan (benchmarks/SCANS.md). Every join and
-subquery is on a unique key, so it returns one row or none. The values go through Django's own
-converters, so the objects are what the ORM would have built, on PostgreSQL and SQLite alike.
+subquery is on a unique key, so it returns one row or none; the instances are built through
+Django's own converters (passes/rows.py), on PostgreSQL and SQLite alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
-from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Model
 
 from coworking.models import Member
 from spaces.models import Membership, Space
@@ -29,87 +26,59 @@ from .models import (
     SigningKey,
     Visit,
 )
+from .rows import RowShape, table
 from .selectors import month_start
 
-# (model, alias, columns) of the objects built, in the order of the row.
-_OBJECTS: tuple[tuple[type[Model], str, tuple[str, ...]], ...] = (
-    (Pass, "p", ("id", "status", "network_id", "member_id", "membership_id")),
-    (Network, "n", ("id", "slug", "monthly_visits", "monthly_visits_per_host")),
-    (Membership, "ms", ("id", "space_id", "status", "starts_on", "ends_on")),
-    (Space, "home", ("id", "name", "timezone")),
-    (Member, "m", ("id", "first_name", "photo", "is_active")),
-    (SigningKey, "k", ("public_key", "not_before", "verify_until", "status")),
+_ROW = RowShape(
+    parts=[
+        (Pass, "p", ("id", "status", "network_id", "member_id", "membership_id")),
+        (Network, "n", ("id", "slug", "monthly_visits", "monthly_visits_per_host")),
+        (Membership, "ms", ("id", "space_id", "status", "starts_on", "ends_on")),
+        (Space, "home", ("id", "name", "timezone")),
+        (Member, "m", ("id", "first_name", "photo", "is_active")),
+        (SigningKey, "k", ("public_key", "not_before", "verify_until", "status")),
+    ],
+    extras=[
+        (NetworkSpace, "daily_visitor_capacity"),
+        (Visit, "id"),
+        (AllowanceCounter, "used"),
+        (AllowanceCounter, "used"),
+        (CounterUse, "host_id"),
+        (CounterUse, "first_scan_id"),
+    ],
 )
-# Attributes set on the pass, with the column each is read from.
-_EXTRAS: tuple[tuple[str, type[Model], str, str], ...] = (
-    ("link_capacity", NetworkSpace, "ns", "daily_visitor_capacity"),
-    ("visit_today", Visit, "v", "id"),
-    ("network_used", AllowanceCounter, "an", "used"),
-    ("host_used", AllowanceCounter, "ah", "used"),
-    ("use_host", CounterUse, "cu", "host_id"),
-    ("use_scan", CounterUse, "cu", "first_scan_id"),
-)
-
-
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _field(model: type[Model], column: str) -> Field:
-    return next(field for field in model._meta.concrete_fields if field.column == column)
-
-
-def _object_fields(model: type[Model], columns: tuple[str, ...]) -> list[Field]:
-    # In the model's own order, as `Model.from_db` expects them.
-    return [field for field in model._meta.concrete_fields if field.column in columns]
+# The attributes the extras are set as on the pass, in the order of `_ROW`'s extras.
+_EXTRAS = ("link_capacity", "visit_today", "network_used", "host_used", "use_host", "use_scan")
 
 
 @functools.cache
-def _statement(vendor: str) -> tuple[str, list[tuple[Any, list[Callable]]]]:
-    """The SQL, and for each selected column its expression and Django's converters from the
-    database's value (all fixed for a process: computed once)."""
-    selected: list[tuple[str, Field]] = [
-        (alias, field)
-        for model, alias, columns in _OBJECTS
-        for field in _object_fields(model, columns)
-    ]
-    selected += [(alias, _field(model, column)) for _name, model, alias, column in _EXTRAS]
-    objects = ", ".join(
-        f"{alias}.{connection.ops.quote_name(field.column)}"
-        for alias, field in selected[: -len(_EXTRAS)]
-    )
+def _statement(vendor: str) -> str:
     # The extras as scalar subqueries, not joins: PostgreSQL plans each on its own, where a
     # join of eleven tables cost it more to plan than to run (a read took 2.4 ms, now 1.0 ms).
     # Parameters, in order: host, host, day, month, month, host, counter, counter, kid, pass,
     # member, home space.
-    sql = (
-        f"SELECT {objects}, "  # noqa: S608 (table names from the models)
-        f"(SELECT ns.daily_visitor_capacity FROM {_table(NetworkSpace)} ns "
+    return (
+        f"SELECT {_ROW.columns}, "  # noqa: S608 (table names from the models)
+        f"(SELECT ns.daily_visitor_capacity FROM {table(NetworkSpace)} ns "
         "WHERE ns.network_id = p.network_id AND ns.space_id = %s), "
-        f"(SELECT v.id FROM {_table(Visit)} v "
+        f"(SELECT v.id FROM {table(Visit)} v "
         "WHERE v.member_id = p.member_id AND v.host_id = %s AND v.date = %s), "
-        f"(SELECT an.used FROM {_table(AllowanceCounter)} an WHERE an.member_id = p.member_id "
+        f"(SELECT an.used FROM {table(AllowanceCounter)} an WHERE an.member_id = p.member_id "
         "AND an.network_id = p.network_id AND an.month = %s AND an.host_id IS NULL), "
-        f"(SELECT ah.used FROM {_table(AllowanceCounter)} ah WHERE ah.member_id = p.member_id "
+        f"(SELECT ah.used FROM {table(AllowanceCounter)} ah WHERE ah.member_id = p.member_id "
         "AND ah.network_id = p.network_id AND ah.month = %s AND ah.host_id = %s), "
-        f"(SELECT cu.host_id FROM {_table(CounterUse)} cu "
+        f"(SELECT cu.host_id FROM {table(CounterUse)} cu "
         "WHERE cu.pass_id = p.id AND cu.counter = %s), "
-        f"(SELECT cu.first_scan_id FROM {_table(CounterUse)} cu "
+        f"(SELECT cu.first_scan_id FROM {table(CounterUse)} cu "
         "WHERE cu.pass_id = p.id AND cu.counter = %s) "
-        f"FROM {_table(Pass)} p "
-        f"JOIN {_table(Network)} n ON n.id = p.network_id "
-        f"JOIN {_table(Membership)} ms ON ms.id = p.membership_id "
-        f"JOIN {_table(Space)} home ON home.id = ms.space_id "
-        f"JOIN {_table(Member)} m ON m.id = p.member_id "
-        f"LEFT JOIN {_table(SigningKey)} k ON k.kid = %s "
+        f"FROM {table(Pass)} p "
+        f"JOIN {table(Network)} n ON n.id = p.network_id "
+        f"JOIN {table(Membership)} ms ON ms.id = p.membership_id "
+        f"JOIN {table(Space)} home ON home.id = ms.space_id "
+        f"JOIN {table(Member)} m ON m.id = p.member_id "
+        f"LEFT JOIN {table(SigningKey)} k ON k.kid = %s "
         "WHERE p.id = %s AND p.member_id = %s AND ms.space_id = %s"
     )
-    readers = []
-    for _alias, field in selected:
-        column = field.get_col(field.model._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        readers.append((column, converters))
-    return sql, readers
 
 
 def pass_for_scan(claims: codec.Claims, host: Space, day: dt.date) -> Pass | None:
@@ -119,7 +88,6 @@ def pass_for_scan(claims: codec.Claims, host: Space, day: dt.date) -> Pass | Non
     `visit_today` (the id of today's visit here), `network_used` and `host_used` (the month's
     counters, None if not created yet), `use_host` and `use_scan` (the first use of a rotating
     code: its host and Scan ids)."""
-    sql, readers = _statement(connection.vendor)
     ops = connection.ops
     month = ops.adapt_datefield_value(month_start(day))
     counter = None if claims.is_static else claims.counter
@@ -138,30 +106,14 @@ def pass_for_scan(claims: codec.Claims, host: Space, day: dt.date) -> Pass | Non
         claims.home_space_id,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_statement(connection.vendor), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
-    for index, (column, converters) in enumerate(readers):
-        for converter in converters:
-            values[index] = converter(values[index], column, connection)
-    return _build(values)
-
-
-def _build(values: list[Any]) -> Pass:
-    objects: list[Model] = []
-    start = 0
-    for model, _alias, columns in _OBJECTS:
-        fields = _object_fields(model, columns)
-        chunk = values[start : start + len(fields)]
-        start += len(fields)
-        objects.append(model.from_db(connection.alias, [f.attname for f in fields], chunk))
-    pass_obj, network, membership, home, member, key = objects
+    (pass_obj, network, membership, home, member, key), extras = _ROW.read(row)
     membership.space = home
     pass_obj.network, pass_obj.membership, pass_obj.member = network, membership, member
     pass_obj.signing_key = key if key.public_key is not None else None
-    for name, _model, _alias, _column in _EXTRAS:
-        setattr(pass_obj, name, values[start])
-        start += 1
+    for name, value in zip(_EXTRAS, extras, strict=True):
+        setattr(pass_obj, name, value)
     return pass_obj

@@ -1,0 +1,77 @@
+"""Model instances from one hand-written row, built as the ORM would build them.
+
+For the few reads of the scan path that run on every request, where compiling the ORM's query
+cost more CPU than the database took to answer it (benchmarks/SCANS.md). The SQL is compiled
+once per process; each value goes through Django's own converters from the database, so the
+instances are the same on PostgreSQL and SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+
+def table(model: type[Model]) -> str:
+    """The model's table name, quoted for SQL."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+class RowShape:
+    """A row made of some columns of several models (each under a table alias in the SQL),
+    then extra values, each read as one model field's column.
+
+    `parts`: (model, alias, columns), None for every column; `extras`: (model, column).
+    """
+
+    def __init__(
+        self,
+        parts: Sequence[tuple[type[Model], str, Sequence[str] | None]],
+        extras: Sequence[tuple[type[Model], str]] = (),
+    ) -> None:
+        # In each model's own field order, as `Model.from_db` expects the values.
+        self._parts = [
+            (
+                model,
+                alias,
+                [f for f in model._meta.concrete_fields if columns is None or f.column in columns],
+            )
+            for model, alias, columns in parts
+        ]
+        self._extras = [
+            next(f for f in model._meta.concrete_fields if f.column == column)
+            for model, column in extras
+        ]
+        self._readers: list[tuple[Any, list[Callable]]] | None = None
+
+    @property
+    def columns(self) -> str:
+        """The select list of the parts, `alias.column, …` (the extras are the caller's)."""
+        return ", ".join(
+            f"{alias}.{connection.ops.quote_name(field.column)}"
+            for _model, alias, fields in self._parts
+            for field in fields
+        )
+
+    def read(self, row: Sequence[Any]) -> tuple[list[Model], list[Any]]:
+        """The instances of the parts, in order, and the extras' values."""
+        if self._readers is None:  # once per process: the converters never change
+            fields = [field for _m, _a, fields in self._parts for field in fields] + self._extras
+            self._readers = []
+            for field in fields:
+                column = field.get_col(field.model._meta.db_table)
+                converters = connection.ops.get_db_converters(column)
+                self._readers.append((column, converters + field.get_db_converters(connection)))
+        values = list(row)
+        for index, (column, converters) in enumerate(self._readers):
+            for converter in converters:
+                values[index] = converter(values[index], column, connection)
+        objects, start = [], 0
+        for model, _alias, fields in self._parts:
+            chunk = values[start : start + len(fields)]
+            start += len(fields)
+            objects.append(model.from_db(connection.alias, [f.attname for f in fields], chunk))
+        return objects, values[start:]
