@@ -35,7 +35,7 @@ class PartnerKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 _("Clé de lecteur inconnue ou révoquée.")
             ) from None
-        # `get_from_key` checks the hash and `revoked`, not the expiry date set in the admin.
+        # `partner_key_for` checks the hash and `revoked`, not the expiry date set in the admin.
         if partner_key.has_expired:
             raise exceptions.AuthenticationFailed(_("Clé de lecteur expirée."))
         now = timezone.now()
