@@ -47,7 +47,7 @@ def _encrypt(private_key: Ed25519PrivateKey) -> bytes:
     return nonce + _cipher().encrypt(nonce, raw, b"ed25519")
 
 
-def _decrypt(blob: bytes, *, secret: str | None = None) -> Ed25519PrivateKey:
+def _decrypt(blob: bytes | memoryview, *, secret: str | None = None) -> Ed25519PrivateKey:
     blob = bytes(blob)
     try:
         raw = _cipher(secret).decrypt(blob[:12], blob[12:], b"ed25519")

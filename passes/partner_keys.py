@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django.db import connection, transaction
 
@@ -31,7 +32,7 @@ def partner_key_create(
         space_id=space.pk,
         detail={"prefix": partner_key.prefix, "name": name},
     )
-    return partner_key, key
+    return cast(PartnerKey, partner_key), key
 
 
 @transaction.atomic
@@ -72,8 +73,9 @@ def partner_key_for(key: str) -> PartnerKey:
         row = cursor.fetchone()
     if row is None:
         raise PartnerKey.DoesNotExist("No usable key has this prefix.")
-    (partner_key, space), _extras = _KEY_ROW.read(row)
-    partner_key.space = space
+    (key_object, space), _extras = _KEY_ROW.read(row)
+    partner_key = cast(PartnerKey, key_object)
+    partner_key.space = cast(Space, space)
     if not partner_key.is_valid(key):  # the library's hash check
         raise PartnerKey.DoesNotExist("Key is not valid.")
     return partner_key

@@ -51,7 +51,7 @@ class RowShape:
     def columns(self) -> str:
         """The select list of the parts, `alias.column, …` (the extras are the caller's)."""
         return ", ".join(
-            f"{alias}.{connection.ops.quote_name(field.column)}"
+            f"{alias}.{connection.ops.quote_name(str(field.column))}"
             for _model, alias, fields in self._parts
             for field in fields
         )

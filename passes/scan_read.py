@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import dataclass
+from typing import cast
 
 from django.db import connection
 
@@ -47,8 +49,21 @@ _ROW = RowShape(
         (CounterUse, "first_scan_id"),
     ],
 )
-# The attributes the extras are set as on the pass, in the order of `_ROW`'s extras.
-_EXTRAS = ("link_capacity", "visit_today", "network_used", "host_used", "use_host", "use_scan")
+
+
+@dataclass(frozen=True)
+class ScanRead:
+    """What the checks of a scan read, beside the pass (its network, membership, home space and
+    member are loaded on it)."""
+
+    pass_obj: Pass
+    signing_key: SigningKey | None  # the row of the credential's kid
+    link_capacity: int | None  # None: the host is not in the pass's network
+    visit_today: int | None  # the id of today's visit at this host
+    network_used: int | None  # this month's counters; None: not created yet
+    host_used: int | None
+    use_host: int | None  # a rotating code's first use: its host and Scan ids
+    use_scan: int | None
 
 
 @functools.cache
@@ -81,13 +96,9 @@ def _statement(vendor: str) -> str:
     )
 
 
-def pass_for_scan(claims: codec.Claims, host: Space, day: dt.date) -> Pass | None:
-    """The pass named by `claims` (None if no pass matches all three ids), with its network,
-    membership, home space and member, and as attributes: `signing_key` (the row of
-    `claims.kid`, or None), `link_capacity` (None if the host is not in the pass's network),
-    `visit_today` (the id of today's visit here), `network_used` and `host_used` (the month's
-    counters, None if not created yet), `use_host` and `use_scan` (the first use of a rotating
-    code: its host and Scan ids)."""
+def pass_for_scan(claims: codec.Claims, host: Space, day: dt.date) -> ScanRead | None:
+    """The pass named by `claims` and all the checks read at `host` on `day`, or None if no
+    pass matches all three ids of the credential."""
     ops = connection.ops
     month = ops.adapt_datefield_value(month_start(day))
     counter = None if claims.is_static else claims.counter
@@ -110,10 +121,10 @@ def pass_for_scan(claims: codec.Claims, host: Space, day: dt.date) -> Pass | Non
         row = cursor.fetchone()
     if row is None:
         return None
-    (pass_obj, network, membership, home, member, key), extras = _ROW.read(row)
-    membership.space = home
-    pass_obj.network, pass_obj.membership, pass_obj.member = network, membership, member
-    pass_obj.signing_key = key if key.public_key is not None else None
-    for name, value in zip(_EXTRAS, extras, strict=True):
-        setattr(pass_obj, name, value)
-    return pass_obj
+    objects, extras = _ROW.read(row)
+    pass_obj, membership = cast(Pass, objects[0]), cast(Membership, objects[2])
+    key = cast(SigningKey, objects[5])  # all its columns NULL: no key has this kid
+    membership.space = cast(Space, objects[3])
+    pass_obj.network, pass_obj.membership = cast(Network, objects[1]), membership
+    pass_obj.member = cast(Member, objects[4])
+    return ScanRead(pass_obj, key if key.public_key is not None else None, *extras)

@@ -34,7 +34,7 @@ from .models import (
     Scan,
     Visit,
 )
-from .scan_read import pass_for_scan
+from .scan_read import ScanRead, pass_for_scan
 from .selectors import month_start, visits_left
 
 # What a Scan keeps of the text read (a ch'tipass is 145 characters).
@@ -64,6 +64,7 @@ class Outcome:
     decision: str
     reason: str | None = None
     pass_obj: Pass | None = None
+    read: ScanRead | None = None
     claims: codec.Claims | None = None
     visit: Visit | None = None
     already_checked_in: bool = False
@@ -149,11 +150,11 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
         claims = codec.decode(request.credential)[0]
     except codec.CredentialError as error:
         return Outcome("refused", error.code)
-    pass_obj = pass_for_scan(claims, host, day)
+    read = pass_for_scan(claims, host, day)
     # 2–4. Key, signature, validity window (the key comes with the pass, or alone if none).
     try:
-        if pass_obj is not None:
-            key = verifying_key_of(pass_obj.signing_key, moment)
+        if read is not None:
+            key = verifying_key_of(read.signing_key, moment)
             claims = codec.verify(request.credential, lambda kid: key)
         else:
             claims = codec.verify(request.credential, lambda kid: verifying_key(kid, moment))
@@ -164,21 +165,22 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
     if claims.is_static and request.offline:
         outcome.reason = "online_only"
         return outcome
-    if pass_obj is None:  # signed by us, but for a pass that no longer exists
+    if read is None:  # signed by us, but for a pass that no longer exists
         outcome.reason = "revoked"
         return outcome
-    outcome.pass_obj = pass_obj
-    known = {None: pass_obj.network_used, host.pk: pass_obj.host_used}
+    pass_obj = read.pass_obj
+    outcome.pass_obj, outcome.read = pass_obj, read
+    known = {None: read.network_used, host.pk: read.host_used}
     outcome.allowance = _allowance(
-        pass_obj.network, network_used=pass_obj.network_used, host_used=pass_obj.host_used
+        pass_obj.network, network_used=read.network_used, host_used=read.host_used
     )
     # 5. A rotating code seen at another host is a shared screenshot; at this host, the camera
     #    read it again and gets the first answer.
-    if not claims.is_static and pass_obj.use_host is not None:
-        if pass_obj.use_host != host.pk:
+    if not claims.is_static and read.use_host is not None and read.use_scan is not None:
+        if read.use_host != host.pk:
             outcome.reason = "stale_code"
             return outcome
-        outcome.replay_of = Scan.objects.get(pk=pass_obj.use_scan)
+        outcome.replay_of = Scan.objects.get(pk=read.use_scan)
         return outcome
     home = pass_obj.membership.space
     # 6–8. Pass state, the member's account, home membership, network.
@@ -192,13 +194,13 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
         outcome.reason = "membership_inactive"
         return outcome
     is_home = host.pk == home.pk
-    if not is_home and pass_obj.link_capacity is None:
+    if not is_home and read.link_capacity is None:
         outcome.reason = "not_in_network"
         return outcome
     # Already here today: accepted again, nothing more is used.
-    if pass_obj.visit_today is not None:
+    if read.visit_today is not None:
         outcome.decision, outcome.already_checked_in = "accepted", True
-        outcome.visit = Visit(pk=pass_obj.visit_today, date=day)
+        outcome.visit = Visit(pk=read.visit_today, date=day)
         return outcome
     outcome.decision = "accepted"
     if is_home:  # a check-in at home uses no allowance
@@ -207,7 +209,7 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
     # 9–10. Capacity and allowance, with the Visit, all or nothing.
     try:
         outcome.visit, outcome.allowance = _admit(
-            request, pass_obj, pass_obj.link_capacity, day, known, force=False
+            request, pass_obj, read.link_capacity, day, known, force=False
         )
     except Refusal as refusal:
         outcome.decision, outcome.reason = "refused", refusal.reason
@@ -217,7 +219,7 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
 
 
 def _allowance_now(pass_obj: Pass, host: Space, day: dt.date) -> dict[str, int]:
-    used = dict(
+    used: dict[int | None, int] = dict(
         AllowanceCounter.objects.filter(
             member_id=pass_obj.member_id, network_id=pass_obj.network_id, month=month_start(day)
         ).values_list("host_id", "used")
@@ -228,20 +230,22 @@ def _allowance_now(pass_obj: Pass, host: Space, day: dt.date) -> dict[str, int]:
 def _flag_offline_acceptance(request: ScanRequest, outcome: Outcome, moment: dt.datetime) -> None:
     """The device let the member in while offline, but a server-side rule says no: keep the
     visit (it happened) and flag it for review."""
-    pass_obj = outcome.pass_obj
+    read = outcome.read
+    assert read is not None and outcome.reason is not None  # refused on a server-side rule
+    pass_obj = read.pass_obj
     day = moment.astimezone(request.host.tz).date()
     reason = outcome.reason
     outcome.flagged = True
     outcome.extra["flag_reason"] = reason
     outcome.decision = "accepted"
-    if pass_obj.visit_today is not None:
-        outcome.visit, outcome.already_checked_in = Visit(pk=pass_obj.visit_today, date=day), True
+    if read.visit_today is not None:
+        outcome.visit, outcome.already_checked_in = Visit(pk=read.visit_today, date=day), True
     elif request.host.pk == pass_obj.membership.space_id:
         outcome.visit = _visit_create(
             request, pass_obj, day, uses_allowance=False, flag_reason=reason
         )
     else:
-        known = {None: pass_obj.network_used, request.host.pk: pass_obj.host_used}
+        known = {None: read.network_used, request.host.pk: read.host_used}
         outcome.visit, outcome.allowance = _admit(
             request, pass_obj, None, day, known, force=True, flag_reason=reason
         )
@@ -269,7 +273,7 @@ def _response(request: ScanRequest, outcome: Outcome) -> dict[str, Any]:
             if accepted and visit
             else None
         ),
-        "visitor": _visitor(outcome.pass_obj) if accepted else None,
+        "visitor": _visitor(outcome.pass_obj) if accepted and outcome.pass_obj else None,
         "allowance": outcome.allowance if outcome.pass_obj and shows_allowance else None,
         "id_check_required": bool(accepted and outcome.claims and outcome.claims.is_static),
         "offline": request.offline,
@@ -386,7 +390,7 @@ def _attempt(request: ScanRequest, received_at: dt.datetime, moment: dt.datetime
         and request.device_accepted
         and outcome.decision == "refused"
         and outcome.reason in SERVER_SIDE_REASONS
-        and outcome.pass_obj is not None
+        and outcome.read is not None
     ):
         _flag_offline_acceptance(request, outcome, moment)
     if outcome.replay_of is not None:

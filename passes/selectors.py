@@ -51,7 +51,7 @@ def allowance_left(pass_obj: Pass, day: dt.date | None = None) -> AllowanceLeft:
     """Visits left in the month of `day`: network-wide and at each other space of the network."""
     day = day or timezone.localdate()
     network = pass_obj.network
-    used = dict(
+    used: dict[int | None, int] = dict(
         AllowanceCounter.objects.filter(
             member_id=pass_obj.member_id, network=network, month=month_start(day)
         ).values_list("host_id", "used")
