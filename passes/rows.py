@@ -75,3 +75,31 @@ class RowShape:
             start += len(fields)
             objects.append(model.from_db(connection.alias, [f.attname for f in fields], chunk))
         return objects, values[start:]
+
+
+def insert(instance: Model) -> None:
+    """Insert a new `instance` as `save()` would (each field's `pre_save` and its value prepared
+    for the database by the field itself), in one `INSERT … RETURNING id`, and set its id.
+
+    Without `save()`'s machinery (signals, the compiler): the scan path's three inserts cost
+    a third of a scan's CPU through it. For models with an automatic id and no save() logic or
+    signal receivers of their own.
+    """
+    meta = instance._meta
+    fields = [field for field in meta.local_concrete_fields if field is not meta.pk]
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    assert meta.pk is not None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table(type(instance))} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+            f"RETURNING {connection.ops.quote_name(str(meta.pk.column))}",
+            values,
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    instance.pk = row[0]
+    instance._state.adding, instance._state.db = False, connection.alias

@@ -34,6 +34,7 @@ from .models import (
     Scan,
     Visit,
 )
+from .rows import insert
 from .scan_read import ScanRead, pass_for_scan
 from .selectors import month_start, visits_left
 
@@ -89,7 +90,7 @@ class ScanRequest:
 def _visit_create(
     request: ScanRequest, pass_obj: Pass, day: dt.date, *, uses_allowance: bool, flag_reason: str
 ) -> Visit:
-    return Visit.objects.create(
+    visit = Visit(
         member_id=pass_obj.member_id,
         pass_obj=pass_obj,
         network_id=pass_obj.network_id,
@@ -100,6 +101,8 @@ def _visit_create(
         flagged=bool(flag_reason),
         flag_reason=flag_reason,
     )
+    insert(visit)
+    return visit
 
 
 def _admit(
@@ -284,7 +287,7 @@ def _response(request: ScanRequest, outcome: Outcome) -> dict[str, Any]:
 
 
 def _stored(request: ScanRequest, received_at: dt.datetime, **fields: Any) -> Scan:
-    return Scan.objects.create(
+    scan = Scan(
         host=request.host,
         partner_key=request.partner_key,
         scanned_by=request.scanned_by,
@@ -295,6 +298,8 @@ def _stored(request: ScanRequest, received_at: dt.datetime, **fields: Any) -> Sc
         nonce=request.nonce or None,
         **fields,
     )
+    insert(scan)
+    return scan
 
 
 def _nonce_reused(request: ScanRequest, moment: dt.datetime) -> Outcome:
@@ -421,11 +426,13 @@ def _attempt(request: ScanRequest, received_at: dt.datetime, moment: dt.datetime
         and outcome.replay_of is None
         and outcome.reason != "stale_code"
     ):
-        CounterUse.objects.create(
-            pass_obj=outcome.pass_obj,
-            counter=outcome.claims.counter,
-            host=request.host,
-            first_scan=scan,
+        insert(
+            CounterUse(
+                pass_obj=outcome.pass_obj,
+                counter=outcome.claims.counter,
+                host=request.host,
+                first_scan=scan,
+            )
         )
     return response
 
