@@ -1,9 +1,10 @@
-"""Model instances from one hand-written row, built as the ORM would build them.
+"""Hand-written rows for the scan path: reads built into model instances, and inserts.
 
-For the few reads of the scan path that run on every request, where compiling the ORM's query
-cost more CPU than the database took to answer it (benchmarks/SCANS.md). The SQL is compiled
-once per process; each value goes through Django's own converters from the database, so the
-instances are the same on PostgreSQL and SQLite.
+For the statements that run on every scan, where the ORM's query compilation and `save()`
+machinery cost more CPU than the database took to answer (benchmarks/SCANS.md). SQL is compiled
+once per process; every value goes through the field's own conversion to and from the
+database, so the rows and instances are those the ORM would write and build, on PostgreSQL and
+SQLite alike.
 """
 
 from __future__ import annotations
