@@ -112,7 +112,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
                 if isinstance(first, dict)
                 else (first[0] if first else "invalid")
             )
-        code = first if first not in {"invalid", "required", "null", "blank"} else "invalid"
+        code = str(first) if first not in {"invalid", "required", "null", "blank"} else "invalid"
         return error_response(
             code,
             _("Données invalides."),
@@ -123,7 +123,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     # A plain str: an ErrorDetail is a str subclass that non-JSON renderers (the schema's YAML)
     # would write out as an object.
     detail = str(exc.detail)
-    code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else str(exc.default_code)
     headers = {
         k: v
         for k, v in response.headers.items()
@@ -148,4 +149,4 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
             code, detail, status = _suspicious(exception)
             return api_error(code, detail, status)
         return api_error("bad_request", _("Requête invalide."), 400)
-    return page_bad_request(request, exception)
+    return page_bad_request(request, exception)  # type: ignore[arg-type]  # Django's takes None

@@ -106,7 +106,8 @@ class JSONParser(parsers.JSONParser):
 class FormParser(parsers.FormParser):
     """DRF's form parser (the browsable API's forms), its fields checked as JSON's are."""
 
-    def parse(self, stream, media_type=None, parser_context=None) -> QueryDict:
+    # DRF returns Django's QueryDict; the stub names a private immutable subclass.
+    def parse(self, stream, media_type=None, parser_context=None) -> QueryDict:  # type: ignore[override]
         data = super().parse(stream, media_type, parser_context)
         check_form(data)
         return data

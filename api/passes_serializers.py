@@ -48,7 +48,8 @@ class BatchItemSerializer(ScanRequestSerializer):
 
 
 class BatchRequestSerializer(serializers.Serializer):
-    scans = BatchItemSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)
+    # many=True makes a ListSerializer, which takes max_length (the stub's __init__ does not).
+    scans = BatchItemSerializer(many=True, allow_empty=False, max_length=MAX_BATCH)  # type: ignore[call-arg]
 
     def validate_scans(self, items):
         nonces = [item["nonce"] for item in items]

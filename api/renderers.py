@@ -77,7 +77,7 @@ class FastJSONRenderer(JSONRenderer):
             return b""
         if self.ensure_ascii or not self.compact:
             return super().render(data, accepted_media_type, renderer_context)
-        if self.get_indent(accepted_media_type, renderer_context or {}) is not None:
+        if self.get_indent(accepted_media_type or "", renderer_context or {}) is not None:
             return super().render(data, accepted_media_type, renderer_context)
         try:
             rendered = orjson.dumps(data, default=_drf_default, option=ORJSON_OPTIONS)

@@ -99,7 +99,7 @@ class SpaceDetailSerializer(SpaceSerializer):
 
     def get_upcoming_closures(self, space: Space) -> list[dict]:
         closures = self.context.get("upcoming_closures", [])
-        return ClosureSerializer(closures, many=True).data
+        return list(ClosureSerializer(closures, many=True).data)
 
 
 class ResourceSerializer(serializers.ModelSerializer):
@@ -143,7 +143,9 @@ class ResourceSerializer(serializers.ModelSerializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    space = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    space: serializers.SlugRelatedField[Space] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     space_name = serializers.CharField(source="space.name", read_only=True)
     plan = serializers.CharField(source="plan.name", default=None, read_only=True, allow_null=True)
 
@@ -349,7 +351,7 @@ class BookingSeriesSerializer(serializers.ModelSerializer):
 
     def get_bookings(self, series: BookingSeries) -> list[dict]:
         bookings = series.bookings.select_related("resource__space", "member").order_by("start")
-        return BookingSerializer(bookings, many=True).data
+        return list(BookingSerializer(bookings, many=True).data)
 
 
 class SeriesCancelSerializer(serializers.Serializer):

@@ -71,7 +71,8 @@ def _with_decimal_strings(data: Any) -> Any:
 class CSVExportView(APIView):
     """JSON by default, CSV rows with `?format=csv`; errors are always the JSON error shape."""
 
-    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+    # api_settings holds the imported classes; its stub types them as the setting's strings.
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]  # type: ignore[list-item]
 
     def respond(self, data: dict[str, Any], rows: list[list[Any]], filename: str) -> Response:
         if isinstance(self.request.accepted_renderer, CSVRenderer):

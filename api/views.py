@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from django import forms
 from django.contrib.auth import authenticate, logout
@@ -229,7 +230,7 @@ class BookingViewSet(
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Booking.objects.none()
         return (
-            bookings_visible_to(self.request.user)
+            bookings_visible_to(cast(Member, self.request.user))  # signed in: IsAuthenticated
             .select_related("resource__space", "member")
             .order_by("start", "id")
         )
@@ -288,7 +289,7 @@ class BookingSeriesViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return BookingSeries.objects.none()
-        spaces = co_managed_space_ids(self.request.user)
+        spaces = co_managed_space_ids(cast(Member, self.request.user))  # IsAuthenticated
         return BookingSeries.objects.filter(
             Q(member=self.request.user) | Q(resource__space_id__in=spaces)
         ).select_related("resource__space")

@@ -104,7 +104,8 @@ class LoginAttemptsBackend:
         if request is None:  # not a request: a shell, a management command
             return None
         throttle = LoginAttemptsThrottle()
-        if not throttle.allow_request(request, None):
+        # DRF's throttle reads only the request's client address here: a Django request does.
+        if not throttle.allow_request(request, None):  # type: ignore[arg-type]
             self._refuse(request, max(int(throttle.wait() or 1), 1))
         account = login_account(request, credentials)
         if account is not None and not _check_begin(request, account):
@@ -114,7 +115,7 @@ class LoginAttemptsBackend:
     def _refuse(self, request: HttpRequest, seconds: int) -> None:
         setattr(request, THROTTLED_FOR, seconds)
         # Axes' middleware answers a request so marked with `lockout_response`.
-        request.axes_locked_out = True
+        request.axes_locked_out = True  # type: ignore[attr-defined]  # read by django-axes
         raise PermissionDenied
 
     # No `get_user`: this backend logs nobody in, and `Client.force_login` would pick it.
@@ -154,6 +155,7 @@ def lockout_response(
         detail = _("Trop de tentatives de connexion : réessayez dans %(minutes)d minutes.") % {
             "minutes": max(seconds // 60, 1)
         }
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"code": code, "detail": detail, "fields": {}}, status=429)
     else:

@@ -68,8 +68,8 @@ def unstorable_text(text: str) -> tuple[str, str] | None:
         return validator.code, str(validator.message)
     surrogate = SURROGATE.search(text)
     if surrogate:
-        validator = ProhibitSurrogateCharactersValidator()
-        return validator.code, str(validator.message).format(code_point=ord(surrogate.group()))
+        surrogates = ProhibitSurrogateCharactersValidator()
+        return surrogates.code, str(surrogates.message).format(code_point=ord(surrogate.group()))
     return None
 
 
@@ -135,7 +135,7 @@ class RequestInputMiddleware:
         if is_api_request(request):
             return api_error(code, detail, status, fields)
         if status == 400:
-            return bad_request(request, None)
+            return bad_request(request, None)  # type: ignore[arg-type]  # Django's takes None
         page = ERROR_PAGE_TEMPLATE % {"title": "Content Too Large (413)", "details": ""}
         return HttpResponse(page, status=status)
 

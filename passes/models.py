@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from spaces.models import Membership, Space
 
@@ -144,7 +145,7 @@ class SigningKey(models.Model):
         return self.status == self.Status.ACTIVE and self.not_before <= moment < self.sign_until
 
 
-class PartnerKeyManager(BaseAPIKeyManager):
+class PartnerKeyManager(APIKeyManager):
     def get_usable_keys(self) -> models.QuerySet:
         # Every scan reads the key's space: fetch it with the key.
         return super().get_usable_keys().select_related("space")
@@ -153,7 +154,7 @@ class PartnerKeyManager(BaseAPIKeyManager):
 class PartnerKey(AbstractAPIKey):
     """A scanner's API key: it acts for its own space only. Stored hashed by the library."""
 
-    objects = PartnerKeyManager()
+    objects: ClassVar[PartnerKeyManager] = PartnerKeyManager()
 
     space = models.ForeignKey(
         Space, on_delete=models.CASCADE, related_name="partner_keys", verbose_name=_("lieu")
@@ -164,8 +165,9 @@ class PartnerKey(AbstractAPIKey):
     last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = _("clé de lecteur partenaire")
-        verbose_name_plural = _("clés de lecteur partenaire")
+        # The library's Meta declares plain strings; Django takes lazy ones.
+        verbose_name = _("clé de lecteur partenaire")  # type: ignore[assignment]
+        verbose_name_plural = _("clés de lecteur partenaire")  # type: ignore[assignment]
 
 
 class Visit(models.Model):

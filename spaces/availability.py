@@ -170,7 +170,7 @@ def space_availability(space: Space, day: dt.date, member: Member | None = None)
     result = []
     for resource in resources:
         if resource.closed:
-            opened, periods = [], {}
+            opened, periods = [], {}  # type: ignore[var-annotated]
         else:
             opened, periods = opening(resource.opening_hours or None)
         group = bookings.get(resource.id, [])

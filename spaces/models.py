@@ -151,7 +151,7 @@ class Membership(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.plan_id and self.space_id and self.plan.space_id != self.space_id:
+        if self.plan is not None and self.space_id and self.plan.space_id != self.space_id:
             raise ValidationError(
                 _("Cette formule est celle d'un autre lieu que celui de l'adhésion."),
                 code="plan_of_another_space",
@@ -297,7 +297,7 @@ class Resource(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.training_id and self.space_id and self.training.space_id != self.space_id:
+        if self.training is not None and self.space_id and self.training.space_id != self.space_id:
             raise ValidationError(
                 _("Cette formation est celle d'un autre lieu que celui de la ressource."),
                 code="training_of_another_space",
@@ -349,7 +349,7 @@ class Closure(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.resource_id and self.space_id and self.resource.space_id != self.space_id:
+        if self.resource is not None and self.space_id and self.resource.space_id != self.space_id:
             raise ValidationError(
                 _("Cette ressource est celle d'un autre lieu que celui de la fermeture."),
                 code="resource_of_another_space",

@@ -173,7 +173,7 @@ def heatmap_grid(bookings: dict[str, Any]) -> dict[str, Any]:
     outside = sum(grid[day][hour] for day in range(7) for hour in range(24)) - sum(
         grid[day][hour] for day in range(7) for hour in HEATMAP_HOURS
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "weekday": day + 1,
             "short": WEEKDAYS_ABBR[day],

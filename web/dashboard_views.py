@@ -13,12 +13,13 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from coworking.http import AuthenticatedHttpRequest
 from coworking.months import month_parse
 from passes.models import Network
 from passes.settlement import networks_settlement
@@ -32,7 +33,7 @@ RESOURCES_SHOWN_OPEN = 12  # a longer resource list starts folded, to keep phone
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """`?space=<slug>&month=YYYY-MM`; by default the first co-managed space and this month."""
     spaces = list(co_managed_spaces(request.user))
     if not spaces:

@@ -151,7 +151,7 @@ def day_view(
             id=entry["id"],
             name=entry["name"],
             kind=entry["kind"],
-            kind_label=Resource.Kind(entry["kind"]).label,
+            kind_label=str(Resource.Kind(entry["kind"]).label),
             capacity=entry["capacity"],
             training=entry["training"],
             closed=entry["closed"],

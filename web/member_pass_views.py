@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from coworking.http import AuthenticatedHttpRequest
 from passes import codec
 from passes.models import Pass, Visit
 from passes.selectors import allowance_left, current_pass
@@ -55,7 +56,7 @@ def _pass_script_strings() -> dict[str, str]:
 
 @never_cache
 @login_required
-def pass_page(request: HttpRequest) -> HttpResponse:
+def pass_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     member = request.user
     now = timezone.now()
     today = timezone.localdate(now)

@@ -14,13 +14,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from coworking.http import AuthenticatedHttpRequest
 from spaces.availability import space_availability
 from spaces.models import Booking, Membership, Resource, Space
 from spaces.notifications import booking_times, booking_when
@@ -67,7 +68,7 @@ def _book_url(day: dt.date, space: Space | None = None) -> str:
 
 
 @login_required
-def book(request: HttpRequest) -> HttpResponse:
+def book(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A day of one space: free desks (by period), rooms and machines (by 15-minute slots)."""
     spaces = member_spaces(request.user)
     if not spaces:
@@ -129,7 +130,7 @@ def _requested(data: dict) -> dict:
 
 @login_required
 @require_POST
-def booking_new(request: HttpRequest) -> HttpResponse:
+def booking_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Book what the day view's button or form asked for; back to the same day either way."""
     form = BookingRequestForm(request.POST)
     if not form.is_valid():
@@ -161,7 +162,7 @@ def booking_new(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def bookings(request: HttpRequest) -> HttpResponse:
+def bookings(request: AuthenticatedHttpRequest) -> HttpResponse:
     """My upcoming bookings, the past and cancelled ones page by page, and my calendar link."""
     now = timezone.now()
     mine = Booking.objects.filter(member=request.user).select_related("resource__space")
@@ -171,13 +172,14 @@ def bookings(request: HttpRequest) -> HttpResponse:
     for booking in upcoming:
         # Shown as information only: booking_cancel decides when the button is pressed.
         cutoff = BookingRules.for_resource(booking.resource).cancellation_cutoff_minutes
-        booking.cancel_until = booking.start - dt.timedelta(minutes=cutoff)
+        # Attributes for the template only.
+        booking.cancel_until = booking.start - dt.timedelta(minutes=cutoff)  # type: ignore[attr-defined]
     past = mine.filter(Q(end__lte=now) | Q(status=Booking.Status.CANCELLED)).order_by(
         "-start", "-id"
     )
     page = Paginator(past, PAST_BOOKINGS_PER_PAGE).get_page(request.GET.get("page"))
     for booking in [*upcoming, *page]:
-        booking.times = booking_times(booking)
+        booking.times = booking_times(booking)  # type: ignore[attr-defined]
     feed_url = request.build_absolute_uri(
         reverse("calendar-feed", kwargs={"token": request.user.calendar_token})
     )
@@ -196,7 +198,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def booking_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+def booking_cancel_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Cancel one of my bookings (someone else's is a 404, as in the API)."""
     booking = get_object_or_404(
         Booking.objects.select_related("resource__space"), pk=pk, member=request.user
@@ -219,7 +221,7 @@ def booking_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def calendar_rotate(request: HttpRequest) -> HttpResponse:
+def calendar_rotate(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A new secret iCal URL; the old one stops working at once."""
     request.user.rotate_calendar_token()
     messages.success(

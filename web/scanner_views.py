@@ -21,9 +21,10 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats, timezone
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.cache import never_cache, patch_cache_control
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -31,6 +32,7 @@ from rest_framework.views import APIView
 
 from api.authentication import PartnerKeyAuthentication
 from api.permissions import IsPartnerKey
+from coworking.http import AuthenticatedHttpRequest
 from passes.models import Scan
 from passes.partner_keys import partner_key_create
 from spaces.models import Space
@@ -142,10 +144,10 @@ class PairingForm(forms.Form):
 
     def __init__(self, *args, spaces: QuerySet[Space], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["space"].queryset = spaces
+        self.fields["space"].queryset = spaces  # type: ignore[attr-defined]  # a ModelChoiceField
 
 
-def _co_managed_spaces(request: HttpRequest):
+def _co_managed_spaces(request: AuthenticatedHttpRequest):
     spaces = co_managed_spaces(request.user)
     if not spaces:
         raise PermissionDenied
@@ -153,7 +155,7 @@ def _co_managed_spaces(request: HttpRequest):
 
 
 @login_required
-def scanner_pair(request: HttpRequest) -> HttpResponse:
+def scanner_pair(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A co-manager creates a partner key for one of their spaces and hands it to this browser."""
     spaces = _co_managed_spaces(request)
     if request.method == "POST":
@@ -194,7 +196,8 @@ def scanner_paired(request: HttpRequest) -> HttpResponse:
     """After the pairing POST: gives the new key to the page's script once, then forgets it."""
     try:
         pairing = json.loads(
-            request.get_signed_cookie(PAIRING_COOKIE, salt=PAIRING_SALT, max_age=PAIRING_MAX_AGE)
+            # Without a default it raises KeyError rather than return None.
+            request.get_signed_cookie(PAIRING_COOKIE, salt=PAIRING_SALT, max_age=PAIRING_MAX_AGE)  # type: ignore[arg-type]
         )
     except (KeyError, signing.BadSignature, ValueError):
         pairing = None
