@@ -100,7 +100,7 @@ def _send_several(payload: dict[str, Any], cancelled: bool) -> None:
     first = bookings[0]
     member, resource = first.member, first.resource
     with translation.override(member.language or settings.LANGUAGE_CODE):
-        values = {
+        values: dict[str, Any] = {
             "resource": resource.name,
             "space": resource.space.name,
             "count": len(bookings),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -346,7 +347,7 @@ def booking_series_create(
     # Who may book for whom does not depend on the occurrence: said once, for the series.
     _check_may_book_for(actor, member, resource)
     tz = resource.space.tz
-    first = {"start": start, "end": end, "day": day, "period": period}
+    first: dict[str, Any] = {"start": start, "end": end, "day": day, "period": period}
     if period is not None:
         if day is None:
             raise BookingError("invalid_interval")
@@ -367,6 +368,7 @@ def booking_series_create(
             raise BookingError("invalid_interval")
         # The first occurrence as asked (an offset may choose the pass of a repeated hour),
         # the others at the same wall-clock times, read on their own day.
+        assert start is not None and end is not None  # or _instants refused them above
         wall_start, wall_end = wall_clock(start, tz), wall_clock(end, tz)
         first_day = wall_start.date()
     if until < first_day:
