@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +31,10 @@ from .services import booking_cancel, booking_check, booking_create, booking_ins
 class _SpaceScopedPermissions:
     """A user may view, change and delete the rows `get_queryset` gives them (see
     spaces/admin_scoping.py) and add where they co-manage a space."""
+
+    if TYPE_CHECKING:  # given by the ModelAdmin or inline this is mixed into
+
+        def get_queryset(self, request: HttpRequest) -> QuerySet: ...
 
     def _space_ids(self, request) -> set[int]:
         return managed_space_ids(request)
