@@ -34,8 +34,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from coworking.tokens import token_issue
 from config.wsgi import application
+from coworking.tokens import token_issue
 
 from .conftest import NOW, make_partner_key, paris
 from .factories import PASSWORD
