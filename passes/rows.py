@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Model
+from django.db.models import Model, signals
 
 
 def table(model: type[Model]) -> str:
@@ -92,6 +92,10 @@ def insert(instance: Model) -> None:
     # Looked up once: `connection` is a proxy that finds the thread's connection at every
     # use (a hundred times a scan through the fields' conversions).
     db = connections[DEFAULT_DB_ALIAS]
+    model = type(instance)
+    if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
+        # A receiver added later would be skipped without a word: refuse instead.
+        raise TypeError(f"{model.__name__} has save signal receivers: insert it with save()")
     meta = instance._meta
     fields = [field for field in meta.local_concrete_fields if field is not meta.pk]
     values = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]

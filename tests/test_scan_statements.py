@@ -78,3 +78,23 @@ def test_a_text_that_is_no_chtipass_costs_two_statements(clock, at_filature):
     body, sql = statements(at_filature, "nonsense")
     assert (body["decision"], body["reason"]) == ("refused", "malformed")
     assert len(sql) == 2, "\n".join(sql)  # the partner key and the refused Scan
+
+
+@pytest.mark.django_db
+def test_the_hand_written_insert_refuses_a_model_with_save_receivers(alice):
+    """passes/rows.py skips save(): a receiver added to a scan model later must not be skipped
+    silently."""
+    from django.db.models.signals import post_save
+
+    from passes.models import Visit
+    from passes.rows import insert
+
+    def receiver(**kwargs):
+        pass
+
+    post_save.connect(receiver, sender=Visit)
+    try:
+        with pytest.raises(TypeError, match="save signal receivers"):
+            insert(Visit(member=alice))
+    finally:
+        post_save.disconnect(receiver, sender=Visit)
