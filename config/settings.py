@@ -208,7 +208,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 # SQLite needs IMMEDIATE transactions: with deferred ones, concurrent writers fail with
-# "database is locked" whatever the timeout (FACTS.md). WAL lets readers go on meanwhile.
+# "database is locked" whatever the timeout. WAL lets readers go on meanwhile.
 SQLITE_PATH = Path(env_str("SQLITE_PATH", str(BASE_DIR / "var" / "chtipass.sqlite3")))
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
@@ -276,9 +276,14 @@ CELERY_TIMEZONE = "Europe/Paris"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Every countdown stays well below this; see FACTS.md on redelivery.
+# Redis redelivers a task nobody acknowledged after `visibility_timeout`: every countdown stays
+# well below it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+    # A dead worker's tasks are looked for every `unacked_restore_interval` (10 s) once their
+    # visibility timeout has passed, instead of every tenth sweep (kombu's default throttle,
+    # ~100 s): one small Redis read per worker every 10 s.
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
     # A publish to a broker that is down fails at once instead of kombu's default 2 s of

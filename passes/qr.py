@@ -1,4 +1,4 @@
-"""QR images of a credential: version 6 at level M, alphanumeric mode (FACTS.md)."""
+"""QR images of a credential (laid out in passes/codec.py): version 6 at level M, alphanumeric."""
 
 from __future__ import annotations
 
