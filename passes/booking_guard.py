@@ -13,12 +13,12 @@ import datetime as dt
 from django.utils import timezone
 
 from coworking.models import Member
-from coworking.months import month_following
+from coworking.months import month_first, month_following
 from spaces.models import Booking, Resource, Space
 from spaces.rules import BookingError
 
 from .models import NetworkSpace, Pass, Visit
-from .selectors import allowance_left, month_start
+from .selectors import allowance_left
 
 # (host space id, local date): one visit, whatever the number of bookings that day.
 VisitDay = tuple[int, dt.date]
@@ -83,7 +83,7 @@ def _visits_of_the_month(
     """In `day`'s month: the visits made (the allowance has counted them), and the visits
     planned by a confirmed booking at another host of the network on a day from today on that
     has no visit yet."""
-    first = month_start(day)
+    first = month_first(day)
     following = month_following(first)
     visited = set(
         Visit.objects.filter(

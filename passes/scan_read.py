@@ -16,6 +16,7 @@ from typing import cast
 from django.db import connection
 
 from coworking.models import Member
+from coworking.months import month_first
 from spaces.models import Membership, Space
 
 from . import codec
@@ -29,7 +30,6 @@ from .models import (
     Visit,
 )
 from .rows import RowShape, table
-from .selectors import month_start
 
 _ROW = RowShape(
     parts=[
@@ -100,7 +100,7 @@ def pass_for_scan(claims: codec.Claims, host: Space, day: dt.date) -> ScanRead |
     """The pass named by `claims` and all the checks read at `host` on `day`, or None if no
     pass matches all three ids of the credential."""
     ops = connection.ops
-    month = ops.adapt_datefield_value(month_start(day))
+    month = ops.adapt_datefield_value(month_first(day))
     counter = None if claims.is_static else claims.counter
     params = [
         host.pk,

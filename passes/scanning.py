@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from coworking.models import Member
+from coworking.months import month_first
 from spaces.models import Space
 
 from . import codec
@@ -36,7 +37,7 @@ from .models import (
 )
 from .rows import insert
 from .scan_read import ScanRead, pass_for_scan
-from .selectors import month_start, visits_left
+from .selectors import visits_left
 
 # What a Scan keeps of the text read (a ch'tipass is 145 characters).
 _CREDENTIAL_KEPT = Scan._meta.get_field("credential").max_length
@@ -132,7 +133,7 @@ def _admit(
         None: None if force else network.monthly_visits,
         host.pk: None if force else network.monthly_visits_per_host,
     }
-    used = counters.allowance(pass_obj.member_id, network.pk, month_start(day), limits, known)
+    used = counters.allowance(pass_obj.member_id, network.pk, month_first(day), limits, known)
     if used is None:
         counters.undo()
         raise Refusal("allowance_exhausted")
@@ -224,7 +225,7 @@ def _evaluate(request: ScanRequest, moment: dt.datetime) -> Outcome:
 def _allowance_now(pass_obj: Pass, host: Space, day: dt.date) -> dict[str, int]:
     used: dict[int | None, int] = dict(
         AllowanceCounter.objects.filter(
-            member_id=pass_obj.member_id, network_id=pass_obj.network_id, month=month_start(day)
+            member_id=pass_obj.member_id, network_id=pass_obj.network_id, month=month_first(day)
         ).values_list("host_id", "used")
     )
     return _allowance(pass_obj.network, network_used=used.get(None), host_used=used.get(host.pk))

@@ -8,12 +8,9 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from coworking.models import Member
+from coworking.months import month_first
 
 from .models import AllowanceCounter, Network, NetworkSpace, Pass
-
-
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
 
 
 def current_pass(member: Member) -> Pass | None:
@@ -53,7 +50,7 @@ def allowance_left(pass_obj: Pass, day: dt.date | None = None) -> AllowanceLeft:
     network = pass_obj.network
     used: dict[int | None, int] = dict(
         AllowanceCounter.objects.filter(
-            member_id=pass_obj.member_id, network=network, month=month_start(day)
+            member_id=pass_obj.member_id, network=network, month=month_first(day)
         ).values_list("host_id", "used")
     )
     network_used = used.pop(None, 0)
